@@ -1,0 +1,377 @@
+/**
+ * Decoder for the loader's binary stream (docs/FRAMING.md, bpf/wiretrace.h).
+ * The pipe hands us arbitrary chunks, so the decoder keeps the unconsumed tail
+ * and yields whole records only. It never throws on stream content: framing
+ * damage is a FramingError the caller counts and reports.
+ */
+import type {
+  CaptureEvent,
+  ConnEvent,
+  DataEvent,
+  Direction,
+  HelloEvent,
+  Role,
+  SocketTuple,
+  StatsEvent,
+} from '../model/events.js';
+
+export const FRAMING_MAGIC = 'WTRC';
+export const FRAMING_VERSION = 1;
+
+const PREAMBLE_LEN = 8;
+const RECORD_HEADER_LEN = 8;
+/** No well-formed record is near this size; anything larger is corruption. */
+const MAX_RECORD_LEN = 1 << 20;
+
+const REC_HELLO = 1;
+const REC_CONN = 2;
+const REC_DATA = 3;
+const REC_STATS = 4;
+
+const HELLO_LEN = 88;
+const SOCKET_LEN = 40;
+const CONN_LEN = 112;
+const DATA_FIXED_LEN = 128;
+const STATS_HEADER_LEN = 16;
+const STAT_ENTRY_LEN = 32;
+
+const SYSCALLS: Record<number, string> = {
+  1: 'read',
+  2: 'write',
+  3: 'readv',
+  4: 'writev',
+  5: 'sendto',
+  6: 'recvfrom',
+  7: 'sendmsg',
+  8: 'recvmsg',
+  9: 'sendfile',
+  10: 'splice',
+  11: 'connect',
+  12: 'accept',
+  13: 'accept4',
+  14: 'close',
+  15: 'sendmmsg',
+  16: 'recvmmsg',
+};
+
+export class FramingError extends Error {
+  override readonly name = 'FramingError';
+}
+
+export class FrameDecoder {
+  private buffer: Buffer = Buffer.alloc(0);
+  private preambleSeen = false;
+  /** Set once the stream is known to be damaged beyond resynchronisation. */
+  private failed: FramingError | undefined;
+  /** Records of types this agent does not know, skipped by length. */
+  unknownRecords = 0;
+
+  /**
+   * Feeds a chunk and returns every complete event it finishes.
+   * Throws FramingError (once, then on every later call) if the stream is not
+   * ours or is corrupted: a length-prefixed stream cannot be resynchronised.
+   */
+  push(chunk: Buffer): CaptureEvent[] {
+    if (this.failed) throw this.failed;
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const events: CaptureEvent[] = [];
+    let offset = 0;
+    try {
+      if (!this.preambleSeen) {
+        if (this.buffer.length < PREAMBLE_LEN) return events;
+        offset = readPreamble(this.buffer);
+        this.preambleSeen = true;
+      }
+      while (this.buffer.length - offset >= RECORD_HEADER_LEN) {
+        const len = this.buffer.readUInt32LE(offset);
+        const type = this.buffer.readUInt16LE(offset + 4);
+        if (len < RECORD_HEADER_LEN || len > MAX_RECORD_LEN) {
+          throw new FramingError(`record at stream offset with impossible length ${len}`);
+        }
+        if (this.buffer.length - offset < len) break;
+        const body = this.buffer.subarray(offset + RECORD_HEADER_LEN, offset + len);
+        const event = decodeRecord(type, body);
+        if (event) events.push(event);
+        else this.unknownRecords++;
+        offset += len;
+      }
+    } catch (err) {
+      this.failed = err instanceof FramingError ? err : new FramingError(String(err));
+      throw this.failed;
+    }
+    // Copy the tail so the big chunk it came from can be collected.
+    this.buffer = offset === this.buffer.length ? Buffer.alloc(0) : Buffer.from(this.buffer.subarray(offset));
+    return events;
+  }
+
+  /** Bytes held back waiting for the rest of a record. */
+  get pendingBytes(): number {
+    return this.buffer.length;
+  }
+}
+
+function readPreamble(buf: Buffer): number {
+  const magic = buf.toString('latin1', 0, 4);
+  if (magic !== FRAMING_MAGIC) {
+    throw new FramingError(`not a wiretrace loader stream (magic ${JSON.stringify(magic)})`);
+  }
+  const version = buf.readUInt16LE(4);
+  if (version !== FRAMING_VERSION) {
+    throw new FramingError(`loader speaks framing version ${version}, this agent speaks ${FRAMING_VERSION}`);
+  }
+  return PREAMBLE_LEN;
+}
+
+function decodeRecord(type: number, body: Buffer): CaptureEvent | undefined {
+  switch (type) {
+    case REC_HELLO:
+      return decodeHello(body);
+    case REC_CONN:
+      return decodeConn(body);
+    case REC_DATA:
+      return decodeData(body);
+    case REC_STATS:
+      return decodeStats(body);
+    default:
+      return undefined;
+  }
+}
+
+function need(body: Buffer, len: number, what: string): void {
+  if (body.length < len) throw new FramingError(`${what} record is ${body.length} bytes, expected at least ${len}`);
+}
+
+function decodeHello(b: Buffer): HelloEvent {
+  need(b, HELLO_LEN, 'HELLO');
+  return {
+    type: 'hello',
+    version: FRAMING_VERSION,
+    realtimeOffsetNs: b.readBigInt64LE(0),
+    loaderPid: b.readUInt32LE(8),
+    maxPayload: b.readUInt32LE(12),
+    ncpus: b.readUInt32LE(16),
+    kernelRelease: cString(b, 24, 64),
+  };
+}
+
+function decodeConn(b: Buffer): ConnEvent {
+  need(b, CONN_LEN, 'CONN');
+  return {
+    type: 'conn',
+    tsNs: b.readBigUInt64LE(0),
+    connId: b.readBigUInt64LE(8),
+    cgroupId: b.readBigUInt64LE(16),
+    pid: b.readUInt32LE(24),
+    tid: b.readUInt32LE(28),
+    fd: b.readInt32LE(32),
+    kind: b.readUInt8(36) === 2 ? 'close' : 'open',
+    role: decodeRole(b.readUInt8(37)),
+    syscall: SYSCALLS[b.readUInt8(38)] ?? 'unknown',
+    socket: decodeSocket(b, 40),
+    bytesSent: b.readBigUInt64LE(80),
+    bytesRecv: b.readBigUInt64LE(88),
+    comm: cString(b, 96, 16),
+  };
+}
+
+function decodeData(b: Buffer): DataEvent {
+  need(b, DATA_FIXED_LEN, 'DATA');
+  const captured = b.readUInt32LE(64);
+  if (DATA_FIXED_LEN + captured > b.length) {
+    throw new FramingError(`DATA record claims ${captured} payload bytes but carries ${b.length - DATA_FIXED_LEN}`);
+  }
+  return {
+    type: 'data',
+    tsEnterNs: b.readBigUInt64LE(0),
+    tsExitNs: b.readBigUInt64LE(8),
+    connId: b.readBigUInt64LE(16),
+    cgroupId: b.readBigUInt64LE(24),
+    streamPos: b.readBigUInt64LE(32),
+    bytes: Number(b.readBigInt64LE(40)),
+    pid: b.readUInt32LE(48),
+    tid: b.readUInt32LE(52),
+    fd: b.readInt32LE(56),
+    direction: decodeDirection(b.readUInt8(60)),
+    role: decodeRole(b.readUInt8(61)),
+    syscall: SYSCALLS[b.readUInt8(62)] ?? 'unknown',
+    truncated: (b.readUInt32LE(68) & 1) !== 0,
+    socket: decodeSocket(b, 72),
+    comm: cString(b, 112, 16),
+    // A view, not a copy: the decoder never reuses the chunk it came from.
+    payload: b.subarray(DATA_FIXED_LEN, DATA_FIXED_LEN + captured),
+  };
+}
+
+function decodeStats(b: Buffer): StatsEvent {
+  need(b, STATS_HEADER_LEN, 'STATS');
+  const count = b.readUInt32LE(8);
+  need(b, STATS_HEADER_LEN + count * STAT_ENTRY_LEN, 'STATS');
+  const counters: Record<string, number> = {};
+  for (let i = 0; i < count; i++) {
+    const at = STATS_HEADER_LEN + i * STAT_ENTRY_LEN;
+    const name = cString(b, at, 24);
+    if (name) counters[name] = Number(b.readBigUInt64LE(at + 24));
+  }
+  return { type: 'stats', tsNs: b.readBigUInt64LE(0), counters };
+}
+
+function decodeRole(v: number): Role {
+  return v === 1 ? 'client' : v === 2 ? 'server' : 'unknown';
+}
+
+function decodeDirection(v: number): Direction {
+  // The kernel side never emits unknown for data; treat it as ingress-less noise.
+  return v === 1 ? 'egress' : 'ingress';
+}
+
+function decodeSocket(b: Buffer, at: number): SocketTuple {
+  need(b, at + SOCKET_LEN, 'socket');
+  const family = b.readUInt16LE(at) === 10 ? 'ipv6' : 'ipv4';
+  return {
+    family,
+    local: { address: formatAddress(b, at + 8, family), port: b.readUInt16LE(at + 2) },
+    remote: { address: formatAddress(b, at + 24, family), port: b.readUInt16LE(at + 4) },
+  };
+}
+
+export function formatAddress(b: Buffer, at: number, family: 'ipv4' | 'ipv6'): string {
+  if (family === 'ipv4') return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(at + i * 2));
+  return formatIpv6(groups);
+}
+
+/** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups as `::`. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  const head = hex.slice(0, bestStart).join(':');
+  const tail = hex.slice(bestStart + bestLen).join(':');
+  return `${head}::${tail}`;
+}
+
+function cString(b: Buffer, at: number, max: number): string {
+  const end = b.indexOf(0, at);
+  const stop = end < 0 || end > at + max ? at + max : end;
+  return b.toString('utf8', at, stop);
+}
+
+/** Encoders, used by tests and by tools that replay captures: the exact inverse of the decoder. */
+export const encode = {
+  preamble(version = FRAMING_VERSION): Buffer {
+    const b = Buffer.alloc(PREAMBLE_LEN);
+    b.write(FRAMING_MAGIC, 0, 'latin1');
+    b.writeUInt16LE(version, 4);
+    return b;
+  },
+  record(type: number, body: Buffer): Buffer {
+    const h = Buffer.alloc(RECORD_HEADER_LEN);
+    h.writeUInt32LE(RECORD_HEADER_LEN + body.length, 0);
+    h.writeUInt16LE(type, 4);
+    return Buffer.concat([h, body]);
+  },
+  hello(e: Omit<HelloEvent, 'type' | 'version'>): Buffer {
+    const b = Buffer.alloc(HELLO_LEN);
+    b.writeBigInt64LE(e.realtimeOffsetNs, 0);
+    b.writeUInt32LE(e.loaderPid, 8);
+    b.writeUInt32LE(e.maxPayload, 12);
+    b.writeUInt32LE(e.ncpus, 16);
+    b.write(e.kernelRelease.slice(0, 63), 24, 'utf8');
+    return encode.record(REC_HELLO, b);
+  },
+  conn(e: Omit<ConnEvent, 'type'>): Buffer {
+    const b = Buffer.alloc(CONN_LEN);
+    b.writeBigUInt64LE(e.tsNs, 0);
+    b.writeBigUInt64LE(e.connId, 8);
+    b.writeBigUInt64LE(e.cgroupId, 16);
+    b.writeUInt32LE(e.pid, 24);
+    b.writeUInt32LE(e.tid, 28);
+    b.writeInt32LE(e.fd, 32);
+    b.writeUInt8(e.kind === 'close' ? 2 : 1, 36);
+    b.writeUInt8(encodeRole(e.role), 37);
+    b.writeUInt8(syscallNumber(e.syscall), 38);
+    writeSocket(b, 40, e.socket);
+    b.writeBigUInt64LE(e.bytesSent, 80);
+    b.writeBigUInt64LE(e.bytesRecv, 88);
+    b.write(e.comm.slice(0, 15), 96, 'utf8');
+    return encode.record(REC_CONN, b);
+  },
+  data(e: Omit<DataEvent, 'type'>): Buffer {
+    const b = Buffer.alloc(DATA_FIXED_LEN + e.payload.length);
+    b.writeBigUInt64LE(e.tsEnterNs, 0);
+    b.writeBigUInt64LE(e.tsExitNs, 8);
+    b.writeBigUInt64LE(e.connId, 16);
+    b.writeBigUInt64LE(e.cgroupId, 24);
+    b.writeBigUInt64LE(e.streamPos, 32);
+    b.writeBigInt64LE(BigInt(e.bytes), 40);
+    b.writeUInt32LE(e.pid, 48);
+    b.writeUInt32LE(e.tid, 52);
+    b.writeInt32LE(e.fd, 56);
+    b.writeUInt8(e.direction === 'egress' ? 1 : 2, 60);
+    b.writeUInt8(encodeRole(e.role), 61);
+    b.writeUInt8(syscallNumber(e.syscall), 62);
+    b.writeUInt32LE(e.payload.length, 64);
+    b.writeUInt32LE(e.truncated ? 1 : 0, 68);
+    writeSocket(b, 72, e.socket);
+    b.write(e.comm.slice(0, 15), 112, 'utf8');
+    e.payload.copy(b, DATA_FIXED_LEN);
+    return encode.record(REC_DATA, b);
+  },
+  stats(tsNs: bigint, counters: Record<string, number>): Buffer {
+    const names = Object.keys(counters);
+    const b = Buffer.alloc(STATS_HEADER_LEN + names.length * STAT_ENTRY_LEN);
+    b.writeBigUInt64LE(tsNs, 0);
+    b.writeUInt32LE(names.length, 8);
+    names.forEach((name, i) => {
+      const at = STATS_HEADER_LEN + i * STAT_ENTRY_LEN;
+      b.write(name.slice(0, 23), at, 'utf8');
+      b.writeBigUInt64LE(BigInt(counters[name] ?? 0), at + 24);
+    });
+    return encode.record(REC_STATS, b);
+  },
+};
+
+function encodeRole(r: Role): number {
+  return r === 'client' ? 1 : r === 'server' ? 2 : 0;
+}
+
+function syscallNumber(name: string): number {
+  for (const [num, n] of Object.entries(SYSCALLS)) if (n === name) return Number(num);
+  return 0;
+}
+
+function writeSocket(b: Buffer, at: number, s: SocketTuple): void {
+  b.writeUInt16LE(s.family === 'ipv6' ? 10 : 2, at);
+  b.writeUInt16LE(s.local.port, at + 2);
+  b.writeUInt16LE(s.remote.port, at + 4);
+  writeAddress(b, at + 8, s.family, s.local.address);
+  writeAddress(b, at + 24, s.family, s.remote.address);
+}
+
+function writeAddress(b: Buffer, at: number, family: 'ipv4' | 'ipv6', address: string): void {
+  if (family === 'ipv4') {
+    address.split('.').forEach((part, i) => b.writeUInt8(Number(part) & 0xff, at + i));
+    return;
+  }
+  const [head = '', tail] = address.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const zeros = tail === undefined ? 0 : 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...Array<string>(zeros).fill('0'), ...tailGroups];
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16) & 0xffff, at + i * 2));
+}

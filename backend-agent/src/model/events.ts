@@ -1,0 +1,82 @@
+/**
+ * Capture events as the agent sees them after decoding the loader's stream
+ * (docs/FRAMING.md). These are the input of the connection tracker and the
+ * protocol parsers; nothing downstream of them reads raw bytes of the framing.
+ */
+
+export type Direction = 'egress' | 'ingress';
+
+/** Which side of the TCP connection the traced process is, when known. */
+export type Role = 'client' | 'server' | 'unknown';
+
+export interface Endpoint {
+  /** Textual address: dotted IPv4 or RFC 5952 IPv6. */
+  address: string;
+  port: number;
+}
+
+export interface SocketTuple {
+  family: 'ipv4' | 'ipv6';
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+export interface HelloEvent {
+  type: 'hello';
+  version: number;
+  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ns at loader start; add to ts to get Unix ns. */
+  realtimeOffsetNs: bigint;
+  loaderPid: number;
+  maxPayload: number;
+  ncpus: number;
+  kernelRelease: string;
+}
+
+export interface ConnEvent {
+  type: 'conn';
+  kind: 'open' | 'close';
+  tsNs: bigint;
+  connId: bigint;
+  cgroupId: bigint;
+  pid: number;
+  tid: number;
+  fd: number;
+  role: Role;
+  syscall: string;
+  socket: SocketTuple;
+  bytesSent: bigint;
+  bytesRecv: bigint;
+  comm: string;
+}
+
+export interface DataEvent {
+  type: 'data';
+  tsEnterNs: bigint;
+  tsExitNs: bigint;
+  connId: bigint;
+  cgroupId: bigint;
+  /** Bytes already moved in this direction before this call; a jump means a gap. */
+  streamPos: bigint;
+  /** Bytes the syscall moved. */
+  bytes: number;
+  pid: number;
+  tid: number;
+  fd: number;
+  direction: Direction;
+  role: Role;
+  syscall: string;
+  truncated: boolean;
+  socket: SocketTuple;
+  comm: string;
+  /** Payload prefix: at most maxPayload bytes of what the call moved. */
+  payload: Buffer;
+}
+
+export interface StatsEvent {
+  type: 'stats';
+  tsNs: bigint;
+  /** Cumulative counters since the loader started, summed over CPUs. */
+  counters: Record<string, number>;
+}
+
+export type CaptureEvent = HelloEvent | ConnEvent | DataEvent | StatsEvent;

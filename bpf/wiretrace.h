@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The contract between the kernel programs, the loader and the agent.
+ *
+ * The same structs travel kernel -> ring buffer -> loader -> pipe -> agent
+ * unchanged, so the loader only prefixes each sample with a record header and
+ * never re-encodes it. docs/FRAMING.md describes the byte layout; the agent's
+ * decoder (backend-agent/src/capture/framing.ts) mirrors it. Change either
+ * only together, and bump WT_FRAMING_VERSION when the layout changes.
+ *
+ * All integers are little-endian (host order on the machines we support).
+ * Ports are in host order. Addresses are 16 bytes: IPv6 as is, IPv4 in the
+ * first 4 bytes with the rest zero (family tells which).
+ */
+#ifndef WIRETRACE_H
+#define WIRETRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define WT_FRAMING_MAGIC "WTRC"
+#define WT_FRAMING_VERSION 1
+
+/* Payload prefix limits. The default is what issue #2 asks as a minimum. */
+#define WT_DEFAULT_MAX_PAYLOAD 4096
+#define WT_MAX_PAYLOAD_LIMIT 16384
+
+enum wt_record_type {
+	WT_REC_HELLO = 1, /* loader -> agent, first record of a stream */
+	WT_REC_CONN = 2,  /* connection opened (connect/accept) or closed */
+	WT_REC_DATA = 3,  /* one data syscall on a TCP socket */
+	WT_REC_STATS = 4, /* cumulative counters, periodically */
+};
+
+/* Every record on the pipe starts with this header. len counts the header. */
+struct wt_record_header {
+	__u32 len;
+	__u16 type;
+	__u16 flags; /* reserved, 0 */
+};
+
+enum wt_direction {
+	WT_DIR_UNKNOWN = 0,
+	WT_DIR_EGRESS = 1,  /* this process sent the bytes (write/send...) */
+	WT_DIR_INGRESS = 2, /* this process received the bytes (read/recv...) */
+};
+
+enum wt_role {
+	WT_ROLE_UNKNOWN = 0, /* the handshake was not seen */
+	WT_ROLE_CLIENT = 1,  /* this side called connect() */
+	WT_ROLE_SERVER = 2,  /* this side accepted the connection */
+};
+
+enum wt_conn_kind {
+	WT_CONN_OPEN = 1,
+	WT_CONN_CLOSE = 2,
+};
+
+enum wt_syscall {
+	WT_SYS_READ = 1,
+	WT_SYS_WRITE = 2,
+	WT_SYS_READV = 3,
+	WT_SYS_WRITEV = 4,
+	WT_SYS_SENDTO = 5,
+	WT_SYS_RECVFROM = 6,
+	WT_SYS_SENDMSG = 7,
+	WT_SYS_RECVMSG = 8,
+	WT_SYS_SENDFILE = 9,
+	WT_SYS_SPLICE = 10,
+	WT_SYS_CONNECT = 11,
+	WT_SYS_ACCEPT = 12,
+	WT_SYS_ACCEPT4 = 13,
+	WT_SYS_CLOSE = 14,
+	WT_SYS_SENDMMSG = 15,
+	WT_SYS_RECVMMSG = 16,
+};
+
+/* Data event flags. */
+#define WT_DATA_F_TRUNCATED (1u << 0) /* captured < ret: payload is a prefix */
+
+/* The socket, as seen from the traced process. */
+struct wt_socket {
+	__u16 family; /* AF_INET (2) or AF_INET6 (10) */
+	__u16 lport;
+	__u16 rport;
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
+};
+
+/* WT_REC_HELLO payload (loader-made, not from the kernel). */
+struct wt_hello {
+	__s64 realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	__u32 loader_pid;
+	__u32 max_payload;
+	__u32 ncpus;
+	__u32 pad;
+	char kernel_release[64];
+};
+
+/* WT_REC_CONN payload. 112 bytes. */
+struct wt_conn_event {
+	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 conn_id; /* unique per connection for the loader's lifetime */
+	__u64 cgroup_id;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__s32 fd;
+	__u8 kind; /* enum wt_conn_kind */
+	__u8 role; /* enum wt_role */
+	__u8 syscall; /* enum wt_syscall that produced it */
+	__u8 pad;
+	struct wt_socket sock;
+	__u64 bytes_sent; /* on close: totals seen on this connection */
+	__u64 bytes_recv;
+	char comm[16];
+};
+
+/* WT_REC_DATA payload: this fixed part (128 bytes), then `captured` payload bytes. */
+struct wt_data_event {
+	__u64 ts_enter_ns; /* CLOCK_MONOTONIC at syscall entry */
+	__u64 ts_exit_ns;  /* CLOCK_MONOTONIC at syscall exit */
+	__u64 conn_id;
+	__u64 cgroup_id;
+	__u64 stream_pos; /* bytes already moved this direction on this conn */
+	__s64 ret;        /* bytes the syscall moved (> 0) */
+	__u32 pid;
+	__u32 tid;
+	__s32 fd;
+	__u8 direction; /* enum wt_direction */
+	__u8 role;      /* enum wt_role */
+	__u8 syscall;   /* enum wt_syscall */
+	__u8 pad;
+	__u32 captured; /* payload bytes that follow (<= max payload) */
+	__u32 flags;    /* WT_DATA_F_* */
+	struct wt_socket sock;
+	char comm[16];
+	/* __u8 payload[captured]; */
+};
+
+/* WT_REC_STATS payload: a count, then `count` named cumulative counters. */
+struct wt_stat_entry {
+	char name[24]; /* NUL-padded, e.g. "drop_ringbuf_data" */
+	__u64 value;
+};
+
+struct wt_stats_header {
+	__u64 ts_ns;
+	__u32 count;
+	__u32 pad;
+	/* struct wt_stat_entry entries[count]; */
+};
+
+#endif /* WIRETRACE_H */
