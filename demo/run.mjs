@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// Runs the demo: starts every service as its own process group with the right
+// environment, waits for /healthz, optionally drives load, and tears it all
+// down on SIGINT/SIGTERM or when a finite load run is done.
+//
+//   node demo/run.mjs                      services only, until Ctrl-C
+//   node demo/run.mjs --load [--rate 50] [--duration 10 | --count N]
+//        [--concurrency 8] [--no-traceparent-fraction 0.1] [--seed 1]
+//   common: [--state-dir DIR] [--port-base 18080] [--verbose]
+//   node demo/run.mjs --expect --state-dir DIR   print per-edge expectations as JSON
+//
+// --load without --duration/--count runs the load until Ctrl-C. The state dir
+// (default: a new temp dir) receives <service>.json counters, loadgen.json and
+// run.json (pids and ports of this run).
+
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { parseArgs } from 'node:util';
+import {
+  SERVICES, LOADGEN, HOST, DEFAULT_PORT_BASE, ports, processEnv, command,
+} from './topology.mjs';
+import { computeExpectations } from './expect.mjs';
+
+const USAGE = `usage: node demo/run.mjs [--load] [--rate 50] [--duration S | --count N] [--concurrency 8]
+  [--no-traceparent-fraction 0.1] [--seed 1] [--state-dir DIR] [--port-base 18080] [--verbose]
+       node demo/run.mjs --expect --state-dir DIR\n`;
+
+let parsed;
+try {
+  parsed = parseArgs({ options: {
+    help: { type: 'boolean', default: false },
+    load: { type: 'boolean', default: false },
+    rate: { type: 'string', default: '50' },
+    duration: { type: 'string' },
+    count: { type: 'string' },
+    concurrency: { type: 'string', default: '8' },
+    'no-traceparent-fraction': { type: 'string', default: '0.1' },
+    seed: { type: 'string', default: '1' },
+    'state-dir': { type: 'string' },
+    'port-base': { type: 'string', default: String(DEFAULT_PORT_BASE) },
+    verbose: { type: 'boolean', default: false },
+    expect: { type: 'boolean', default: false },
+  } });
+} catch (err) {
+  process.stderr.write(`run: ${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+const opt = parsed.values;
+if (opt.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+if (opt.expect) {
+  if (!opt['state-dir']) {
+    process.stderr.write('run: --expect needs --state-dir\n');
+    process.exit(2);
+  }
+  process.stdout.write(JSON.stringify(computeExpectations(path.resolve(opt['state-dir'])), null, 2) + '\n');
+  process.exit(0);
+}
+
+const portBase = Number(opt['port-base']);
+const stateDir = path.resolve(opt['state-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wiretrace-demo-')));
+fs.mkdirSync(stateDir, { recursive: true });
+// Old counters from an earlier run would be mistaken for this one's.
+for (const name of [...SERVICES.map((s) => s.name), 'loadgen', 'run']) fs.rmSync(path.join(stateDir, `${name}.json`), { force: true });
+
+const log = (msg) => process.stdout.write(`demo: ${msg}\n`);
+const children = new Map(); // name -> ChildProcess
+let shuttingDown = false;
+
+/** Starts one demo process in its own process group, its output prefixed with its name. */
+function start(s, extraArgs = []) {
+  const [exe, args] = command(s, extraArgs);
+  const child = spawn(exe, args, {
+    env: processEnv(s, { portBase, stateDir, verbose: opt.verbose }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group, so teardown can signal the whole group
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    readline.createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[${s.name}] ${line}\n`));
+  }
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.exited.then(({ code, signal }) => {
+    children.delete(s.name);
+    if (!shuttingDown && s !== LOADGEN) {
+      process.stderr.write(`demo: ${s.name} exited unexpectedly (code ${code}, signal ${signal})\n`);
+      shutdown(1);
+    }
+  });
+  children.set(s.name, child);
+  return child;
+}
+
+function signalGroup(child, sig) {
+  try { process.kill(-child.pid, sig); } catch { /* already gone */ }
+}
+
+/** SIGTERM a process group, SIGKILL it if it is still there after 5 s. */
+async function stopChild(child) {
+  signalGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), 5000);
+  await child.exited;
+  clearTimeout(timer);
+  signalGroup(child, 'SIGKILL'); // anything the child itself left in its group
+}
+
+async function shutdown(code) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  // The load generator first, so it can record its last answers; then the services.
+  const lg = children.get(LOADGEN.name);
+  if (lg) await stopChild(lg);
+  await Promise.all([...children.values()].map(stopChild));
+  log(`stopped; state in ${stateDir}`);
+  process.exit(code);
+}
+
+// Last resort if the runner itself dies on an exception: no orphans.
+process.on('exit', () => { for (const c of children.values()) signalGroup(c, 'SIGKILL'); });
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+/** True when /healthz on `port` answers 200 from process `pid` (not some other server on that port). */
+function healthy(port, pid) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: '/healthz', agent: false, timeout: 1000, headers: { 'user-agent': 'wiretrace-demo-runner' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        try { resolve(res.statusCode === 200 && JSON.parse(body).pid === pid); } catch { resolve(false); }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+// Once teardown has begun, the main flow must not go on (shutdown exits).
+const halted = () => new Promise(() => {});
+
+async function waitHealthy(name, port, pid, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (shuttingDown) await halted();
+    if (await healthy(port, pid)) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not answer /healthz on port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const portOf = ports(portBase);
+for (const s of SERVICES) start(s);
+try {
+  await Promise.all(SERVICES.map((s) => waitHealthy(s.name, portOf[s.name], children.get(s.name)?.pid)));
+} catch (err) {
+  process.stderr.write(`demo: ${err.message}\n`);
+  await shutdown(1);
+}
+if (shuttingDown) await halted();
+
+const run = {
+  startedAtUs: Date.now() * 1000, portBase, stateDir,
+  services: SERVICES.map((s) => ({
+    name: s.name, language: s.language, pid: children.get(s.name)?.pid, port: portOf[s.name],
+    url: `http://${HOST}:${portOf[s.name]}`, naming: s.naming, expectedName: s.expectedName,
+  })),
+  loadgen: null,
+};
+for (const s of run.services) {
+  log(`${s.name.padEnd(9)} ${s.language.padEnd(6)} pid ${String(s.pid).padEnd(7)} ${s.url}  (name from ${s.naming === 'derived' ? 'command line' : s.naming})`);
+}
+log(`state dir ${stateDir}`);
+
+if (!opt.load) {
+  fs.writeFileSync(path.join(stateDir, 'run.json'), JSON.stringify(run, null, 2) + '\n');
+  log('ready; Ctrl-C to stop');
+} else {
+  const out = path.join(stateDir, 'loadgen.json');
+  const args = ['--rate', opt.rate, '--concurrency', opt.concurrency, '--target', run.services[0].url,
+    '--no-traceparent-fraction', opt['no-traceparent-fraction'], '--seed', opt.seed, '--out', out];
+  if (opt.duration !== undefined) args.push('--duration', opt.duration);
+  if (opt.count !== undefined) args.push('--count', opt.count);
+  const lg = start(LOADGEN, args);
+  run.loadgen = { pid: lg.pid, out };
+  fs.writeFileSync(path.join(stateDir, 'run.json'), JSON.stringify(run, null, 2) + '\n');
+  log(`ready; loadgen (pid ${lg.pid}) at ${opt.rate} req/s ${opt.duration ? `for ${opt.duration} s` : opt.count ? `for ${opt.count} requests` : 'until Ctrl-C'}`);
+  const { code } = await lg.exited;
+  if (!shuttingDown) {
+    if (code !== 0) process.stderr.write(`demo: loadgen exited with code ${code}\n`);
+    await shutdownAndSummarize(code === 0 ? 0 : 1);
+  }
+}
+
+/** After a finite load run: stop the services, then check the counts. */
+async function shutdownAndSummarize(code) {
+  shuttingDown = true;
+  await Promise.all([...children.values()].map(stopChild));
+  const report = computeExpectations(stateDir);
+  for (const e of report.edges) log(`${`${e.client} -> ${e.server}`.padEnd(22)} ${String(e.calls).padStart(6)}  ${JSON.stringify(e.byStatus)}`);
+  for (const p of report.problems) log(`PROBLEM ${p}`);
+  log(`${report.ok ? 'counts consistent' : 'counts INCONSISTENT'}; state in ${stateDir}`);
+  log(`per-edge JSON: node ${path.relative(process.cwd(), process.argv[1]) || 'demo/run.mjs'} --expect --state-dir ${stateDir}`);
+  process.exit(report.ok ? code : 1);
+}

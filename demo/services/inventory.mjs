@@ -1,0 +1,35 @@
+// inventory (Node): GET /stock/{id} -> catalog GET /items/{id}.
+// The uninstrumented hop: whatever trace headers arrive are ignored and the
+// call to catalog carries none, so the agent must link this hop without
+// headers. Named by SERVICE_NAME (set by the runner).
+
+import http from 'node:http';
+import { serve, callJson, sendJson, sleep, envPort } from './common.mjs';
+
+const PORT = envPort('INVENTORY_PORT', 18082);
+const CATALOG_PORT = envPort('CATALOG_PORT', 18084);
+
+// Pooled keep-alive connections to catalog; free sockets close after 4 s.
+const catalogAgent = new http.Agent({ keepAlive: true, timeout: 4000 });
+
+let counters;
+
+async function stock({ res, match }) {
+  const item = Number(match[1]);
+  // Fresh headers: no traceparent, tracestate or baggage is forwarded.
+  const product = await callJson(counters, 'catalog', {
+    port: CATALOG_PORT, path: `/items/${item}`, agent: catalogAgent,
+  });
+  if (product.status === 404) return sendJson(res, 404, { error: 'no such item', item });
+  if (product.status !== 200) return sendJson(res, 502, { error: 'catalog unavailable' });
+  await sleep(2); // warehouse lookup
+  // Items ending in 3 are out of stock (see topology.mjs itemOutcome).
+  const available = item % 10 === 3 ? 0 : 5 + (item % 7);
+  sendJson(res, 200, { item, sku: product.body?.sku, available });
+}
+
+({ counters } = serve({
+  service: 'inventory',
+  port: PORT,
+  routes: [{ method: 'GET', pattern: /^\/stock\/(\d+)$/, route: 'GET /stock/{id}', handler: stock }],
+}));
