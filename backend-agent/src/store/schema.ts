@@ -1,0 +1,114 @@
+/**
+ * The span store's schema, as an ordered list of migrations (see
+ * migrations.ts). Never edit a released migration: add a new one.
+ *
+ * Layout: one row per span. Everything a query filters or sorts on is a real,
+ * indexed column; the full Span (attributes, process, network, trace context)
+ * is kept verbatim in `span_json`, which is what readers return. Tables are
+ * STRICT so a wrong type is an error at insert time instead of silent
+ * affinity conversion.
+ */
+import type Database from 'better-sqlite3';
+import type { Migration } from './migrations.js';
+
+const createSpans = `
+CREATE TABLE spans (
+  id               INTEGER PRIMARY KEY,   -- rowid: insertion order, used by retention batches
+  trace_id         TEXT    NOT NULL,
+  span_id          TEXT    NOT NULL,
+  kind             TEXT    NOT NULL CHECK (kind IN ('client', 'server')),
+  parent_span_id   TEXT,
+  service          TEXT    NOT NULL,
+  name             TEXT    NOT NULL,
+  peer_service     TEXT    NOT NULL,
+  peer_local       INTEGER NOT NULL,      -- 0/1
+  start_us         INTEGER NOT NULL,      -- Unix microseconds
+  duration_ns      INTEGER NOT NULL,
+  status           TEXT    NOT NULL,      -- unset | ok | error
+  http_method      TEXT,
+  http_path        TEXT,
+  http_status_code INTEGER,
+  pid              INTEGER NOT NULL,
+  tid              INTEGER NOT NULL,
+  host             TEXT    NOT NULL,
+  connection_id    TEXT    NOT NULL,
+  exchange_index   INTEGER NOT NULL,
+  trace_id_source  TEXT    NOT NULL,
+  span_json        TEXT    NOT NULL       -- the whole Span as JSON
+) STRICT;
+
+-- Identity (idempotent re-inserts) and the trace-id lookup: getTrace reads a
+-- prefix of this index.
+CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id, kind);
+-- Time-range scans without a service; retention's "oldest first".
+CREATE INDEX spans_start ON spans (start_us);
+-- Search by service (+ operation) over a time range, newest first.
+CREATE INDEX spans_service_start ON spans (service, start_us);
+CREATE INDEX spans_service_name_start ON spans (service, name, start_us);
+`;
+
+/**
+ * v2: catalogs that make services(), operations() and stats().spanCount O(1)
+ * in the number of spans instead of a scan: a distinct (service, operation,
+ * kind) table and a span counter, both kept up to date by triggers so every
+ * writer (including a future one) keeps them right.
+ */
+const createCatalogs = `
+CREATE TABLE operations (
+  service      TEXT    NOT NULL,
+  name         TEXT    NOT NULL,
+  kind         TEXT    NOT NULL,
+  last_seen_us INTEGER NOT NULL,  -- newest start_us seen: retention prunes entries older than every span left
+  PRIMARY KEY (service, name, kind)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO operations (service, name, kind, last_seen_us)
+  SELECT service, name, kind, MAX(start_us) FROM spans GROUP BY service, name, kind;
+
+CREATE TABLE counters (
+  name  TEXT    PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO counters (name, value) VALUES ('spans', (SELECT COUNT(*) FROM spans));
+
+CREATE TRIGGER spans_after_insert AFTER INSERT ON spans BEGIN
+  UPDATE counters SET value = value + 1 WHERE name = 'spans';
+  INSERT INTO operations (service, name, kind, last_seen_us)
+    VALUES (new.service, new.name, new.kind, new.start_us)
+    ON CONFLICT (service, name, kind) DO UPDATE SET last_seen_us = MAX(last_seen_us, excluded.last_seen_us);
+END;
+
+-- An upsert that replaces a span may change its service, name or start.
+CREATE TRIGGER spans_after_update AFTER UPDATE OF service, name, start_us ON spans BEGIN
+  INSERT INTO operations (service, name, kind, last_seen_us)
+    VALUES (new.service, new.name, new.kind, new.start_us)
+    ON CONFLICT (service, name, kind) DO UPDATE SET last_seen_us = MAX(last_seen_us, excluded.last_seen_us);
+END;
+
+-- ...and when it was renamed, the old operation may have no span left.
+CREATE TRIGGER spans_after_rename AFTER UPDATE OF service, name ON spans
+  WHEN old.service IS NOT new.service OR old.name IS NOT new.name
+BEGIN
+  DELETE FROM operations
+   WHERE service = old.service AND name = old.name AND kind = old.kind
+     AND NOT EXISTS (SELECT 1 FROM spans WHERE service = old.service AND name = old.name AND kind = old.kind);
+END;
+
+CREATE TRIGGER spans_after_delete AFTER DELETE ON spans BEGIN
+  UPDATE counters SET value = value - 1 WHERE name = 'spans';
+END;
+`;
+
+export const SCHEMA_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'spans table and its query indexes',
+    up: (db: Database.Database) => void db.exec(createSpans),
+  },
+  {
+    version: 2,
+    description: 'operations catalog and span counter, maintained by triggers',
+    up: (db: Database.Database) => void db.exec(createCatalogs),
+  },
+];

@@ -1,0 +1,404 @@
+/**
+ * The span store: SQLite through better-sqlite3.
+ *
+ * Why better-sqlite3: it is synchronous, which suits a single-writer agent
+ * (no callback/promise overhead per statement, no interleaving between a
+ * batch's statements), and it is the fastest Node SQLite binding for ingest
+ * when inserts are batched in one transaction with prepared statements, which
+ * is exactly what insertSpans does.
+ *
+ * Settings: WAL (readers, e.g. the CLI, never block the writer and vice
+ * versa), synchronous=NORMAL (durable at checkpoints, fast commits; losing the
+ * last few batches on power loss is acceptable for traces), a busy timeout for
+ * the rare writer-writer contention, and auto_vacuum=INCREMENTAL so retention
+ * can give space back to the file system.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { DependencyEdge, Span, SpanKind, SpanStatus } from '../model/span.js';
+import type { StoreHealth } from '../model/health.js';
+import { StoreOpenError, StoreWriteError, isUnwritableError, oneLine, sqliteCode } from './errors.js';
+import { assertNotNewer, latestVersion, runMigrations, schemaVersion } from './migrations.js';
+import { SCHEMA_MIGRATIONS } from './schema.js';
+import { SPAN_COLUMNS, rowToSpan, spanToRow } from './span-row.js';
+import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
+import { aggregateDependencies, type DependencyStats } from './dependencies.js';
+import { RetentionRunner, databaseSizeBytes, type RetentionOptions, type RetentionPolicy, type RetentionResult } from './retention.js';
+
+export interface StoreOptions {
+  /** Database file; its directory is created when missing (read-write opens only). */
+  path: string;
+  retention: RetentionPolicy;
+  /** Open for queries only (CLI, a second agent): no migrations, writes throw StoreWriteError. */
+  readonly?: boolean;
+  /** How long a write waits for another writer's lock, ms (default 5000). */
+  busyTimeoutMs?: number;
+}
+
+export interface StoreStats {
+  spanCount: number;
+  /** Main database file size in bytes (page_count * page_size; the WAL comes on top). */
+  sizeBytes: number;
+  oldestStartTimeUs?: number;
+  newestStartTimeUs?: number;
+}
+
+export interface OperationInfo {
+  name: string;
+  spanKind: SpanKind;
+}
+
+export interface SpanStore {
+  readonly path: string;
+  readonly readonly: boolean;
+  /**
+   * Stores a batch in one transaction. Idempotent per (traceId, spanId, kind):
+   * storing the same span again replaces it. Throws StoreWriteError when the
+   * database cannot be written (read-only, disk full, I/O error); the batch is
+   * then not stored at all.
+   */
+  insertSpans(spans: readonly Span[]): void;
+  /** All stored spans of one trace (32 lowercase hex), ordered by start. Empty when unknown. */
+  getTrace(traceId: string): Span[];
+  /** Several traces at once (one query); traces with no spans are absent from the map. */
+  getTraces(traceIds: readonly string[]): Map<string, Span[]>;
+  /** Trace ids with a span matching every filter, most recent matching span first. */
+  findTraces(q: TraceQuery): string[];
+  /** Raw spans matching every filter, newest first. */
+  searchSpans(q: SpanQuery): Span[];
+  services(): string[];
+  operations(service: string, kind?: SpanKind): OperationInfo[];
+  /** Service graph for spans starting in [startUs, endUs]; each call counted once. */
+  dependencies(startUs: number, endUs: number): DependencyEdge[];
+  /** dependencies() plus client- and server-side latency percentiles per edge. */
+  dependencyStats(startUs: number, endUs: number): DependencyStats[];
+  stats(): StoreStats;
+  /** StoreHealth for /api/health: stats plus the last write error, if writes are failing. */
+  health(): StoreHealth;
+  /** The last write failure's one-line message, cleared by the next successful write. */
+  writeError(): string | undefined;
+  /** Applies the retention policy given at open. See retention.ts for batching. */
+  applyRetention(nowUs: number, options?: RetentionOptions): RetentionResult;
+  close(): void;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/** Upper bound for the WAL file after checkpoints, so a burst does not leave a huge -wal behind. */
+const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Bound parameters per IN (...) list, well under SQLite's limit. */
+const MAX_IN_PARAMS = 500;
+/** Distinct dynamic query shapes kept prepared (filters present, tag count, IN-list size). */
+const MAX_CACHED_STATEMENTS = 128;
+
+function describeOpenFailure(filePath: string, err: unknown): StoreOpenError {
+  const code = sqliteCode(err);
+  let reason = oneLine(err);
+  if (code === 'SQLITE_NOTADB') reason = 'file is not a SQLite database (corrupt, or another kind of file)';
+  else if (code === 'SQLITE_CORRUPT') reason = 'database file is corrupt';
+  else if (code === 'SQLITE_CANTOPEN') reason = 'cannot open the file (missing, or no permission)';
+  return new StoreOpenError(`cannot open span store ${filePath}: ${reason}${code ? ` (${code})` : ''}`, code);
+}
+
+function openDatabase(options: StoreOptions): Database.Database {
+  const readonly = options.readonly === true;
+  try {
+    if (!readonly) fs.mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    const db = new Database(options.path, {
+      readonly,
+      fileMustExist: readonly,
+      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    });
+    try {
+      // Opening is lazy: reading the schema is what detects a non-SQLite file.
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+      return db;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw err;
+    throw describeOpenFailure(options.path, err);
+  }
+}
+
+function userTableCount(db: Database.Database): number {
+  return db
+    .prepare<[], number>("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .get()!;
+}
+
+/** Settings and schema for a read-write open. */
+function prepareWritable(db: Database.Database, filePath: string): void {
+  if (schemaVersion(db) === 0) {
+    if (userTableCount(db) > 0) {
+      throw new StoreOpenError(`cannot open span store ${filePath}: it is a SQLite database but not a wiretrace span store`);
+    }
+    // Must be set before the first table exists to take effect without a VACUUM.
+    db.pragma('auto_vacuum = INCREMENTAL');
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+  runMigrations(db, SCHEMA_MIGRATIONS, filePath);
+}
+
+/** A read-only open cannot migrate: the schema must already be current. */
+function checkReadable(db: Database.Database, filePath: string): void {
+  const version = assertNotNewer(db, SCHEMA_MIGRATIONS, filePath);
+  const latest = latestVersion(SCHEMA_MIGRATIONS);
+  if (version < latest) {
+    throw new StoreOpenError(
+      `cannot open span store ${filePath} read-only: schema version ${version} is older than ${latest}; open it read-write once (start the agent) to migrate`,
+    );
+  }
+}
+
+export function openStore(options: StoreOptions): SpanStore {
+  const db = openDatabase(options);
+  try {
+    if (options.readonly) checkReadable(db, options.path);
+    else prepareWritable(db, options.path);
+    return new SqliteSpanStore(db, options);
+  } catch (err) {
+    db.close();
+    if (err instanceof StoreOpenError) throw err;
+    throw describeOpenFailure(options.path, err);
+  }
+}
+
+interface DependencyRow {
+  kind: SpanKind;
+  service: string;
+  peer_service: string;
+  peer_local: number;
+  status: SpanStatus;
+  duration_ns: number;
+}
+
+class SqliteSpanStore implements SpanStore {
+  readonly path: string;
+  readonly readonly: boolean;
+  private lastWriteError: string | undefined;
+  private readonly dynamicStatements = new Map<string, Database.Statement<unknown[], unknown>>();
+  private readonly retentionPolicy: RetentionPolicy;
+  private readonly retention: RetentionRunner | undefined;
+  private readonly statements;
+
+  constructor(
+    private readonly db: Database.Database,
+    options: StoreOptions,
+  ) {
+    this.path = options.path;
+    this.readonly = options.readonly === true;
+    this.retentionPolicy = options.retention;
+    this.retention = this.readonly ? undefined : new RetentionRunner(db);
+    const columns = SPAN_COLUMNS.join(', ');
+    const values = SPAN_COLUMNS.map((c) => `@${c}`).join(', ');
+    const updates = SPAN_COLUMNS.filter((c) => c !== 'trace_id' && c !== 'span_id' && c !== 'kind')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
+    this.statements = {
+      // An upsert rather than INSERT OR REPLACE: REPLACE deletes then inserts,
+      // which would churn the rowid and bypass the delete trigger's counter.
+      upsert: this.readonly
+        ? undefined
+        : db.prepare(
+            `INSERT INTO spans (${columns}) VALUES (${values}) ON CONFLICT (trace_id, span_id, kind) DO UPDATE SET ${updates}`,
+          ),
+      trace: db
+        .prepare<[string], string>('SELECT span_json FROM spans WHERE trace_id = ? ORDER BY start_us, span_id, kind')
+        .pluck(),
+      services: db.prepare<[], string>('SELECT DISTINCT service FROM operations ORDER BY service').pluck(),
+      operations: db.prepare<[string], { name: string; kind: SpanKind }>(
+        'SELECT name, kind FROM operations WHERE service = ? ORDER BY name, kind',
+      ),
+      operationsOfKind: db.prepare<[string, string], { name: string; kind: SpanKind }>(
+        'SELECT name, kind FROM operations WHERE service = ? AND kind = ? ORDER BY name',
+      ),
+      dependencies: db.prepare<[number, number], { parent: string; child: string; callCount: number; errorCount: number }>(
+        `SELECT CASE kind WHEN 'client' THEN service ELSE peer_service END AS parent,
+                CASE kind WHEN 'client' THEN peer_service ELSE service END AS child,
+                COUNT(*) AS callCount,
+                SUM(status = 'error') AS errorCount
+           FROM spans
+          WHERE start_us >= ? AND start_us <= ? AND (kind = 'client' OR peer_local = 0)
+          GROUP BY parent, child
+          ORDER BY parent, child`,
+      ),
+      dependencySamples: db.prepare<[number, number], DependencyRow>(
+        `SELECT kind, service, peer_service, peer_local, status, duration_ns
+           FROM spans WHERE start_us >= ? AND start_us <= ?`,
+      ),
+      spanCount: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'spans'").pluck(),
+      // Two statements on purpose: SQLite answers a lone MIN() or MAX() from
+      // one end of the index, but MIN and MAX together scan all of it.
+      oldest: db.prepare<[], number | null>('SELECT MIN(start_us) FROM spans').pluck(),
+      newest: db.prepare<[], number | null>('SELECT MAX(start_us) FROM spans').pluck(),
+    };
+  }
+
+  insertSpans(spans: readonly Span[]): void {
+    if (spans.length === 0) return;
+    const upsert = this.statements.upsert;
+    if (!upsert) {
+      throw this.recordWriteFailure(new StoreWriteError(`span store ${this.path} is open read-only: spans not stored`));
+    }
+    const rows = spans.map(spanToRow);
+    try {
+      this.db.transaction(() => {
+        for (const row of rows) upsert.run(row);
+      })();
+      this.lastWriteError = undefined;
+    } catch (err) {
+      if (!isUnwritableError(err)) throw err;
+      const code = sqliteCode(err);
+      throw this.recordWriteFailure(
+        new StoreWriteError(`cannot write to span store ${this.path}: ${oneLine(err)}${code ? ` (${code})` : ''}`, code),
+      );
+    }
+  }
+
+  /**
+   * Prepared statement for SQL built at query time. The SQL text depends only
+   * on which filters are present, never on their values, so there are few
+   * shapes and preparing each once is worth it.
+   */
+  private dynamic<Row>(sql: string): Database.Statement<unknown[], Row> {
+    let stmt = this.dynamicStatements.get(sql);
+    if (!stmt) {
+      if (this.dynamicStatements.size >= MAX_CACHED_STATEMENTS) this.dynamicStatements.clear();
+      stmt = this.db.prepare<unknown[], unknown>(sql);
+      this.dynamicStatements.set(sql, stmt);
+    }
+    return stmt as Database.Statement<unknown[], Row>;
+  }
+
+  private recordWriteFailure(err: StoreWriteError): StoreWriteError {
+    this.lastWriteError = err.message;
+    return err;
+  }
+
+  getTrace(traceId: string): Span[] {
+    return this.statements.trace.all(traceId).map(rowToSpan);
+  }
+
+  getTraces(traceIds: readonly string[]): Map<string, Span[]> {
+    const result = new Map<string, Span[]>();
+    const unique = [...new Set(traceIds)];
+    for (let i = 0; i < unique.length; i += MAX_IN_PARAMS) {
+      const chunk = unique.slice(i, i + MAX_IN_PARAMS);
+      // Only the number of placeholders varies; the ids themselves are bound.
+      const placeholders = chunk.map(() => '?').join(', ');
+      const rows = this.dynamic<{ trace_id: string; span_json: string }>(
+        `SELECT trace_id, span_json FROM spans WHERE trace_id IN (${placeholders}) ORDER BY trace_id, start_us, span_id, kind`,
+      ).all(...chunk);
+      for (const row of rows) {
+        let spans = result.get(row.trace_id);
+        if (!spans) result.set(row.trace_id, (spans = []));
+        spans.push(rowToSpan(row.span_json));
+      }
+    }
+    return result;
+  }
+
+  findTraces(q: TraceQuery): string[] {
+    const limit = Math.max(0, Math.floor(q.limit));
+    if (limit === 0) return [];
+    const { sql, params } = matchingSpansSql(q, 'trace_id');
+    // Walk matching spans newest first and stop once `limit` distinct traces
+    // are found: reads only as much of the index as the answer needs.
+    const found = new Set<string>();
+    for (const traceId of this.dynamic<string>(sql).pluck().iterate(...params)) {
+      found.add(traceId);
+      if (found.size >= limit) break;
+    }
+    return [...found];
+  }
+
+  searchSpans(q: SpanQuery): Span[] {
+    const limit = Math.max(0, Math.floor(q.limit));
+    if (limit === 0) return [];
+    const { sql, params } = matchingSpansSql(q, 'span_json');
+    return this.dynamic<string>(`${sql} LIMIT ?`)
+      .pluck()
+      .all(...params, limit)
+      .map(rowToSpan);
+  }
+
+  services(): string[] {
+    return this.statements.services.all();
+  }
+
+  operations(service: string, kind?: SpanKind): OperationInfo[] {
+    const rows =
+      kind === undefined ? this.statements.operations.all(service) : this.statements.operationsOfKind.all(service, kind);
+    return rows.map((r) => ({ name: r.name, spanKind: r.kind }));
+  }
+
+  dependencies(startUs: number, endUs: number): DependencyEdge[] {
+    return this.statements.dependencies
+      .all(Math.floor(startUs), Math.ceil(endUs))
+      .map((r) => ({ parent: r.parent, child: r.child, callCount: r.callCount, errorCount: r.errorCount ?? 0 }));
+  }
+
+  dependencyStats(startUs: number, endUs: number): DependencyStats[] {
+    const rows = this.statements.dependencySamples.iterate(Math.floor(startUs), Math.ceil(endUs));
+    function* samples() {
+      for (const r of rows) {
+        yield {
+          kind: r.kind,
+          service: r.service,
+          peerService: r.peer_service,
+          peerLocal: r.peer_local === 1,
+          status: r.status,
+          durationNs: r.duration_ns,
+        };
+      }
+    }
+    return aggregateDependencies(samples());
+  }
+
+  stats(): StoreStats {
+    const stats: StoreStats = {
+      spanCount: this.statements.spanCount.get() ?? 0,
+      sizeBytes: databaseSizeBytes(this.db),
+    };
+    const oldest = this.statements.oldest.get();
+    const newest = this.statements.newest.get();
+    if (oldest != null) stats.oldestStartTimeUs = oldest;
+    if (newest != null) stats.newestStartTimeUs = newest;
+    return stats;
+  }
+
+  health(): StoreHealth {
+    const health: StoreHealth = { path: this.path, ...this.stats() };
+    if (this.lastWriteError !== undefined) health.writeError = this.lastWriteError;
+    return health;
+  }
+
+  writeError(): string | undefined {
+    return this.lastWriteError;
+  }
+
+  applyRetention(nowUs: number, options?: RetentionOptions): RetentionResult {
+    if (!this.retention) {
+      throw this.recordWriteFailure(new StoreWriteError(`span store ${this.path} is open read-only: retention not applied`));
+    }
+    try {
+      return this.retention.run(this.retentionPolicy, nowUs, options);
+    } catch (err) {
+      if (!isUnwritableError(err)) throw err;
+      const code = sqliteCode(err);
+      throw this.recordWriteFailure(
+        new StoreWriteError(`cannot apply retention to span store ${this.path}: ${oneLine(err)}${code ? ` (${code})` : ''}`, code),
+      );
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,226 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openStore, StoreOpenError, StoreWriteError } from '../../../backend-agent/src/store/index.js';
+import { runMigrations, schemaVersion, type Migration } from '../../../backend-agent/src/store/migrations.js';
+import { SCHEMA_MIGRATIONS } from '../../../backend-agent/src/store/schema.js';
+import { spanToRow, SPAN_COLUMNS } from '../../../backend-agent/src/store/span-row.js';
+import { T0_US, makeSpan, traceIdOf } from '../fixtures/spans.js';
+import { openTempStore, removeStoreDir, tempDir, tempStorePath } from '../fixtures/temp-store.js';
+
+const LATEST = SCHEMA_MIGRATIONS.length;
+
+describe('opening the store', () => {
+  // synchronous=NORMAL and the busy timeout are per connection, so only the persistent settings are checked here.
+  test('a new store uses WAL, incremental auto-vacuum and the latest schema', () => {
+    const store = openTempStore();
+    store.close();
+    const db = new Database(store.path, { readonly: true });
+    try {
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'INCREMENTAL');
+      assert.equal(schemaVersion(db), LATEST);
+    } finally {
+      db.close();
+      removeStoreDir(store);
+    }
+  });
+
+  test('creates the parent directory of the database file', () => {
+    const dir = tempDir();
+    const store = openStore({ path: path.join(dir, 'a', 'b', 'spans.db'), retention: {} });
+    assert.ok(fs.existsSync(path.join(dir, 'a', 'b', 'spans.db')));
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a file that is not SQLite fails with a one-line StoreOpenError', () => {
+    const file = tempStorePath();
+    fs.writeFileSync(file, 'this is not a database, just some text that is long enough to look like a header...'.repeat(20));
+    assert.throws(
+      () => openStore({ path: file, retention: {} }),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreOpenError);
+        assert.match(err.message, /^cannot open span store .*spans\.db: file is not a SQLite database/);
+        assert.equal(err.message.includes('\n'), false);
+        assert.equal(err.code, 'SQLITE_NOTADB');
+        return true;
+      },
+    );
+    assert.throws(() => openStore({ path: file, retention: {}, readonly: true }), StoreOpenError);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test('a SQLite database that is not a span store is refused, not modified', () => {
+    const file = tempStorePath();
+    const other = new Database(file);
+    other.exec('CREATE TABLE notes (text TEXT)');
+    other.close();
+    assert.throws(() => openStore({ path: file, retention: {} }), /not a wiretrace span store/);
+    const check = new Database(file, { readonly: true });
+    assert.equal(schemaVersion(check), 0);
+    check.close();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test('a database from a newer agent is refused with a clear error', () => {
+    const store = openTempStore();
+    store.close();
+    const db = new Database(store.path);
+    db.pragma(`user_version = ${LATEST + 1}`);
+    db.close();
+    assert.throws(
+      () => openStore({ path: store.path, retention: {} }),
+      (err: unknown) =>
+        err instanceof StoreOpenError &&
+        err.message.includes(`schema version ${LATEST + 1}, newer than this agent supports (${LATEST})`),
+    );
+    assert.throws(() => openStore({ path: store.path, retention: {}, readonly: true }), /newer than this agent supports/);
+    removeStoreDir(store);
+  });
+
+  test('a read-only open of a missing file fails clearly', () => {
+    const file = path.join(tempDir(), 'missing.db');
+    assert.throws(() => openStore({ path: file, retention: {}, readonly: true }), /cannot open span store .*missing\.db: cannot open the file/);
+    assert.equal(fs.existsSync(file), false, 'read-only open must not create the file');
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+});
+
+describe('schema migrations', () => {
+  test('a version 1 database (no catalogs) is migrated, keeping its spans and backfilling catalogs', () => {
+    const file = tempStorePath();
+    const db = new Database(file);
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 1), file);
+    assert.equal(schemaVersion(db), 1);
+    const insert = db.prepare(`INSERT INTO spans (${SPAN_COLUMNS.join(', ')}) VALUES (${SPAN_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+    const old = [
+      makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /old', startTimeUs: T0_US }),
+      makeSpan({ traceId: traceIdOf(2), service: 'legacy', name: 'GET /old', kind: 'client', startTimeUs: T0_US + 5 }),
+    ];
+    for (const span of old) insert.run(spanToRow(span));
+    db.close();
+
+    const store = openStore({ path: file, retention: {} });
+    try {
+      assert.equal(store.stats().spanCount, 2);
+      assert.deepEqual(store.services(), ['legacy']);
+      assert.deepEqual(store.operations('legacy'), [
+        { name: 'GET /old', spanKind: 'client' },
+        { name: 'GET /old', spanKind: 'server' },
+      ]);
+      assert.deepEqual(store.getTrace(traceIdOf(1)), [old[0]]);
+      store.insertSpans([makeSpan({ traceId: traceIdOf(3), service: 'legacy' })]);
+      assert.equal(store.stats().spanCount, 3, 'counter trigger works after migration');
+    } finally {
+      store.close();
+    }
+    const check = new Database(file, { readonly: true });
+    assert.equal(schemaVersion(check), LATEST);
+    check.close();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test('a read-only open of an older schema asks for a read-write open instead of migrating', () => {
+    const file = tempStorePath();
+    const db = new Database(file);
+    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 1), file);
+    db.close();
+    assert.throws(() => openStore({ path: file, retention: {}, readonly: true }), /schema version 1 is older than 2; open it read-write once/);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test('each migration is atomic: a failing one leaves the previous version intact', () => {
+    const db = new Database(':memory:');
+    const migrations: Migration[] = [
+      { version: 1, description: 'ok', up: (d) => void d.exec('CREATE TABLE a (x INTEGER)') },
+      {
+        version: 2,
+        description: 'fails half way',
+        up: (d) => {
+          d.exec('CREATE TABLE b (x INTEGER)');
+          throw new Error('boom');
+        },
+      },
+    ];
+    assert.throws(() => runMigrations(db, migrations, ':memory:'), /boom/);
+    assert.equal(schemaVersion(db), 1);
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+    assert.deepEqual(tables, ['a']);
+    assert.deepEqual(runMigrations(db, migrations.slice(0, 1), ':memory:'), [], 'nothing left to apply');
+    db.close();
+  });
+
+  test('an out-of-order migration list is a programming error', () => {
+    const db = new Database(':memory:');
+    assert.throws(() => runMigrations(db, [{ version: 2, description: 'x', up: () => {} }], ':memory:'), /out of order/);
+    db.close();
+  });
+});
+
+describe('write failures', () => {
+  test('a read-only store serves queries and refuses writes with StoreWriteError', () => {
+    const writer = openTempStore();
+    writer.insertSpans([makeSpan({ traceId: traceIdOf(1), service: 'svc' })]);
+    writer.close();
+
+    const reader = openStore({ path: writer.path, retention: { maxAgeMs: 1 }, readonly: true });
+    try {
+      assert.equal(reader.readonly, true);
+      assert.equal(reader.getTrace(traceIdOf(1)).length, 1);
+      assert.deepEqual(reader.findTraces({ service: 'svc', limit: 5 }), [traceIdOf(1)]);
+      assert.deepEqual(reader.services(), ['svc']);
+      assert.equal(reader.stats().spanCount, 1);
+      assert.throws(
+        () => reader.insertSpans([makeSpan({ traceId: traceIdOf(2) })]),
+        (err: unknown) => err instanceof StoreWriteError && /open read-only/.test(err.message) && !err.message.includes('\n'),
+      );
+      assert.match(reader.health().writeError ?? '', /open read-only/);
+      assert.throws(() => reader.applyRetention(T0_US * 2), StoreWriteError);
+      assert.equal(reader.getTrace(traceIdOf(1)).length, 1, 'still readable after failed writes');
+    } finally {
+      reader.close();
+      removeStoreDir(writer);
+    }
+  });
+
+  test('a write that cannot get the lock is a StoreWriteError; reads continue; the error clears after a good write', () => {
+    const store = openStore({ path: tempStorePath(), retention: {}, busyTimeoutMs: 50 });
+    store.insertSpans([makeSpan({ traceId: traceIdOf(1), service: 'svc' })]);
+    // Another process holds the write lock (e.g. a stuck writer).
+    const other = new Database(store.path, { timeout: 50 });
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      assert.throws(
+        () => store.insertSpans([makeSpan({ traceId: traceIdOf(2), service: 'svc' })]),
+        (err: unknown) => err instanceof StoreWriteError && err.code === 'SQLITE_BUSY' && /^cannot write to span store /.test(err.message),
+      );
+      assert.match(store.writeError() ?? '', /SQLITE_BUSY/);
+      assert.equal(store.health().writeError, store.writeError());
+      // WAL: readers are not blocked by the writer.
+      assert.deepEqual(store.findTraces({ service: 'svc', limit: 10 }), [traceIdOf(1)]);
+      assert.deepEqual(store.getTrace(traceIdOf(2)), [], 'the failed batch was not partly stored');
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    store.insertSpans([makeSpan({ traceId: traceIdOf(2), service: 'svc' })]);
+    assert.equal(store.writeError(), undefined);
+    assert.equal(store.stats().spanCount, 2);
+    store.close();
+    removeStoreDir(store);
+  });
+
+  test('a bad span (programming error) is not reported as an unwritable store', () => {
+    const store = openTempStore();
+    const bad = makeSpan({ kind: 'internal' as unknown as 'client' });
+    assert.throws(() => store.insertSpans([bad]), (err: unknown) => !(err instanceof StoreWriteError));
+    assert.equal(store.writeError(), undefined);
+    store.close();
+    removeStoreDir(store);
+  });
+});
