@@ -1,0 +1,188 @@
+/**
+ * Wires the stages together: loader -> pipeline -> span writer -> store, and
+ * store -> API. Owns start-up order (fail fast, before anything is attached)
+ * and shutdown order (detach probes first, then flush spans, then close).
+ */
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { AgentConfig } from './config.js';
+import type { Logger } from './util/log.js';
+import type { AgentHealth, CaptureState, HealthSource } from './model/health.js';
+import { checkThisHost } from './capture/preflight.js';
+import { LoaderProcess } from './capture/loader-process.js';
+import { IngestPipeline } from './pipeline.js';
+import { SpanWriter } from './spans/span-writer.js';
+import { openStore, StoreOpenError, type SpanStore } from './store/index.js';
+import { createApiServer } from './api/index.js';
+import { AGENT_VERSION } from './version.js';
+
+export class AgentStartError extends Error {
+  override readonly name = 'AgentStartError';
+}
+
+export interface RunningAgent {
+  host: string;
+  port: number;
+  health(): AgentHealth;
+  stop(): Promise<void>;
+}
+
+const TICK_MS = 1000;
+const RETENTION_EVERY_MS = 60_000;
+
+export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
+  if (config.capture) {
+    const missing = checkThisHost(config.loaderPath, config.btfPath);
+    if (missing) throw new AgentStartError(missing);
+  }
+
+  let store: SpanStore;
+  try {
+    store = openStore({
+      path: config.dbPath,
+      retention: { maxAgeMs: config.retentionMaxAgeMs, maxSizeBytes: config.retentionMaxSizeBytes },
+    });
+  } catch (err) {
+    if (err instanceof StoreOpenError) throw new AgentStartError(err.message);
+    throw err;
+  }
+
+  const startedAtUs = Date.now() * 1000;
+  const writer = new SpanWriter(store, log);
+  const pipeline = new IngestPipeline({ hostName: os.hostname(), log, sink: (spans) => writer.add(spans) });
+  let captureState: CaptureState = config.capture ? 'starting' : 'off';
+  let captureError: string | undefined;
+  const loader = config.capture
+    ? new LoaderProcess({
+        loaderPath: config.loaderPath,
+        maxPayload: config.maxPayload,
+        // The agent's own API traffic would otherwise trace every query.
+        filters: { ...config.filters, excludePorts: [...config.filters.excludePorts, config.listenPort] },
+        log,
+        onEvents: (events) => pipeline.handle(events),
+        onStateChange: (state, detail) => {
+          captureState = state === 'stopped' ? 'off' : state;
+          captureError = state === 'running' ? undefined : detail;
+        },
+      })
+    : undefined;
+
+  const healthSource: HealthSource = {
+    health: (): AgentHealth => {
+      const stats = store.stats();
+      const capture = pipeline.captureInfo();
+      const writeError = writer.writeError;
+      const degraded = (config.capture && captureState !== 'running') || writeError !== undefined;
+      return {
+        status: degraded ? 'degraded' : 'ok',
+        version: AGENT_VERSION,
+        startedAtUs,
+        capture: {
+          state: captureState,
+          ...(captureError ? { error: captureError } : {}),
+          ...(loader?.pid ? { loaderPid: loader.pid } : {}),
+          ...(capture.kernelRelease ? { kernelRelease: capture.kernelRelease } : {}),
+          ...(capture.maxPayload ? { maxPayload: capture.maxPayload } : {}),
+          loaderRestarts: loader?.restarts ?? 0,
+          kernel: capture.kernelCounters,
+        },
+        pipeline: {
+          ...pipeline.health(),
+          framingErrors: loader?.framingErrors ?? 0,
+          spansWritten: writer.written,
+          spansDroppedBackpressure: writer.dropped,
+        },
+        store: { path: config.dbPath, ...stats, ...(writeError ? { writeError } : {}) },
+      };
+    },
+  };
+
+  const server = createApiServer({
+    store,
+    health: healthSource,
+    ...(config.token ? { token: config.token } : {}),
+    logger: (fields) => log.debug('api', fields),
+  });
+  await listen(server, config.listenHost, config.listenPort).catch((err: unknown) => {
+    store.close();
+    throw new AgentStartError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${errorMessage(err)}`);
+  });
+  const address = server.address() as AddressInfo;
+  log.info('API listening', { url: `http://${formatHost(address.address)}:${address.port}`, token: config.token ? 'required' : 'none' });
+
+  if (loader) {
+    try {
+      await loader.start();
+    } catch (err) {
+      await closeServer(server);
+      store.close();
+      throw new AgentStartError(errorMessage(err));
+    }
+  }
+
+  const tick = setInterval(() => {
+    pipeline.tick();
+    writer.flush();
+  }, TICK_MS);
+  // Retention deletes in bounded batches; when a pass is not complete the
+  // next one is queued right away so it keeps up with heavy ingest without
+  // blocking the event loop for long.
+  let retentionTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const retentionPass = (): void => {
+    let complete = true;
+    try {
+      const result = store.applyRetention(Date.now() * 1000);
+      complete = result.complete;
+      if (result.deleted) log.info('retention deleted spans', { deleted: result.deleted, complete });
+    } catch (err) {
+      log.warn('retention failed', { error: errorMessage(err) });
+    }
+    if (!stopped) retentionTimer = setTimeout(retentionPass, complete ? RETENTION_EVERY_MS : 0);
+  };
+  retentionTimer = setTimeout(retentionPass, RETENTION_EVERY_MS);
+
+  return {
+    host: address.address,
+    port: address.port,
+    health: () => healthSource.health(),
+    stop: async () => {
+      stopped = true;
+      clearInterval(tick);
+      clearTimeout(retentionTimer);
+      // Detach probes first so nothing new arrives, then drain what did.
+      await loader?.stop();
+      pipeline.flushAll();
+      writer.flush();
+      await closeServer(server);
+      store.close();
+      log.info('stopped', { spansWritten: writer.written });
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function formatHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

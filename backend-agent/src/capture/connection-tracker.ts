@@ -1,0 +1,196 @@
+/**
+ * Tracks every TCP connection the loader reports and hands its bytes to the
+ * parser of the protocol it speaks. Connections whose bytes never look like a
+ * protocol we parse are switched off after a bounded look, so TLS, database
+ * or binary traffic costs one map lookup per event, not a parse.
+ */
+import type { ConnEvent, DataEvent, Role, SocketTuple } from '../model/events.js';
+import type { ObservedExchange } from '../model/exchange.js';
+import { SocketIndex } from './socket-index.js';
+
+/** A protocol parser bound to one connection. */
+export interface ProtocolSession {
+  onData(ev: DataEvent): void;
+  onClose(tsNs: bigint): void;
+  /** Gives up on requests older than maxAgeNs (their response was lost). */
+  flush(nowNs: bigint, maxAgeNs: bigint): void;
+  /** Completed exchanges since the last call. */
+  drain(): ObservedExchange[];
+  /** Bytes the parser could not make sense of, and stream gaps it resynchronised over. */
+  readonly parseErrors: number;
+  readonly gaps: number;
+}
+
+export interface ProtocolDetector {
+  name: string;
+  /** Which way the payload flows: a request or a response; undefined if not this protocol. */
+  detect(payload: Buffer): 'request' | 'response' | undefined;
+  open(connection: TrackedConnection): ProtocolSession;
+}
+
+export interface TrackedConnection {
+  connId: bigint;
+  pid: number;
+  comm: string;
+  cgroupId: bigint;
+  role: Role;
+  socket: SocketTuple;
+  lastSeenNs: bigint;
+  /** Undecided until a detector recognises the bytes; 'other' once we gave up. */
+  protocol: string | undefined;
+  session: ProtocolSession | undefined;
+  eventsBeforeDetection: number;
+}
+
+/** How many data events we look at before deciding a connection is not ours. */
+const DETECTION_BUDGET = 8;
+/** Connections silent this long are forgotten (their close was lost). */
+const IDLE_NS = 600_000_000_000n;
+/** A request with no response after this long is reported without one. */
+const RESPONSE_TIMEOUT_NS = 120_000_000_000n;
+
+export class ConnectionTracker {
+  private readonly conns = new Map<bigint, TrackedConnection>();
+  readonly sockets = new SocketIndex();
+  private readonly completed: ObservedExchange[] = [];
+  private retired = { parseErrors: new Map<string, number>(), gaps: 0 };
+  skippedConnections = 0;
+
+  constructor(private readonly detectors: ProtocolDetector[]) {}
+
+  onConn(ev: ConnEvent): void {
+    if (ev.kind === 'open') {
+      const conn = this.create(ev.connId, ev.pid, ev.comm, ev.cgroupId, ev.role, ev.socket, ev.tsNs);
+      this.sockets.add(conn.socket, { pid: conn.pid, connId: conn.connId, comm: conn.comm });
+      return;
+    }
+    const conn = this.conns.get(ev.connId);
+    if (!conn) return;
+    conn.session?.onClose(ev.tsNs);
+    this.retire(conn);
+    this.sockets.remove(conn.socket, conn.connId, ev.tsNs);
+  }
+
+  onData(ev: DataEvent): void {
+    let conn = this.conns.get(ev.connId);
+    if (!conn) {
+      // Connection opened before capture started, or its open event was lost.
+      conn = this.create(ev.connId, ev.pid, ev.comm, ev.cgroupId, ev.role, ev.socket, ev.tsExitNs);
+      this.sockets.add(conn.socket, { pid: conn.pid, connId: conn.connId, comm: conn.comm });
+    }
+    conn.lastSeenNs = ev.tsExitNs;
+    if (conn.protocol === 'other') return;
+    if (!conn.session) {
+      if (!this.detect(conn, ev)) return;
+    }
+    conn.session?.onData(ev);
+    this.collect(conn);
+  }
+
+  private detect(conn: TrackedConnection, ev: DataEvent): boolean {
+    for (const d of this.detectors) {
+      const kind = d.detect(ev.payload);
+      if (!kind) continue;
+      if (conn.role === 'unknown') {
+        // Who sends requests is the client, whichever way we joined the stream.
+        const sendsRequest = (kind === 'request') === (ev.direction === 'egress');
+        conn.role = sendsRequest ? 'client' : 'server';
+      }
+      conn.protocol = d.name;
+      conn.session = d.open(conn);
+      return true;
+    }
+    if (++conn.eventsBeforeDetection >= DETECTION_BUDGET) {
+      conn.protocol = 'other';
+      this.skippedConnections++;
+    }
+    return false;
+  }
+
+  private create(
+    connId: bigint,
+    pid: number,
+    comm: string,
+    cgroupId: bigint,
+    role: Role,
+    socket: SocketTuple,
+    tsNs: bigint,
+  ): TrackedConnection {
+    const existing = this.conns.get(connId);
+    if (existing) return existing;
+    const conn: TrackedConnection = {
+      connId,
+      pid,
+      comm,
+      cgroupId,
+      role,
+      socket,
+      lastSeenNs: tsNs,
+      protocol: undefined,
+      session: undefined,
+      eventsBeforeDetection: 0,
+    };
+    this.conns.set(connId, conn);
+    return conn;
+  }
+
+  private collect(conn: TrackedConnection): void {
+    const done = conn.session?.drain();
+    if (done) for (const ex of done) this.completed.push(ex);
+  }
+
+  private retire(conn: TrackedConnection): void {
+    this.collect(conn);
+    if (conn.session && conn.protocol) {
+      const prev = this.retired.parseErrors.get(conn.protocol) ?? 0;
+      this.retired.parseErrors.set(conn.protocol, prev + conn.session.parseErrors);
+      this.retired.gaps += conn.session.gaps;
+    }
+    this.conns.delete(conn.connId);
+  }
+
+  /** Times out lost responses and forgets idle connections; call about once a second. */
+  tick(nowNs: bigint): void {
+    for (const conn of this.conns.values()) {
+      conn.session?.flush(nowNs, RESPONSE_TIMEOUT_NS);
+      this.collect(conn);
+      if (nowNs - conn.lastSeenNs > IDLE_NS) this.retire(conn);
+    }
+    this.sockets.expire(nowNs);
+  }
+
+  /** On shutdown: every pending request becomes an exchange without response. */
+  flushAll(nowNs: bigint): void {
+    for (const conn of this.conns.values()) {
+      conn.session?.flush(nowNs, 0n);
+      this.collect(conn);
+    }
+  }
+
+  /** A new loader restarts connection ids: forget everything. */
+  reset(): void {
+    for (const conn of [...this.conns.values()]) this.retire(conn);
+  }
+
+  drain(): ObservedExchange[] {
+    return this.completed.splice(0);
+  }
+
+  get openConnections(): number {
+    return this.conns.size;
+  }
+
+  parseErrors(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.retired.parseErrors);
+    for (const conn of this.conns.values()) {
+      if (conn.session && conn.protocol) out[conn.protocol] = (out[conn.protocol] ?? 0) + conn.session.parseErrors;
+    }
+    return out;
+  }
+
+  gaps(): number {
+    let n = this.retired.gaps;
+    for (const conn of this.conns.values()) n += conn.session?.gaps ?? 0;
+    return n;
+  }
+}

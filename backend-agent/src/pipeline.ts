@@ -1,0 +1,159 @@
+/**
+ * The ingest pipeline: capture events in, spans out.
+ *   events -> ConnectionTracker (per-connection protocol sessions) -> exchanges
+ *          -> buildSpan (naming, trace context, redaction) -> sink
+ * Everything here is synchronous and per event, so it is the hot path:
+ * no per-event allocation beyond what parsing needs.
+ */
+import type { CaptureEvent } from './model/events.js';
+import type { HeaderList } from './model/exchange.js';
+import type { PipelineHealth } from './model/health.js';
+import type { ProcessInfo, Span } from './model/span.js';
+import type { Logger } from './util/log.js';
+import { ConnectionTracker, type ProtocolDetector } from './capture/connection-tracker.js';
+import { ProcessInfoResolver } from './capture/process-info.js';
+import { http1Detector } from './protocols/http1/session.js';
+import { extractTraceContext, type CorrelationIds } from './context/index.js';
+import { createRedactor, type RedactionConfig } from './context/redact.js';
+import { buildSpan, type SpanBuilderDeps } from './spans/span-builder.js';
+
+export interface PipelineOptions {
+  hostName: string;
+  log: Logger;
+  sink: (spans: Span[]) => void;
+  redaction?: RedactionConfig;
+  /** For tests: where /proc is. */
+  procRoot?: string;
+  detectors?: ProtocolDetector[];
+}
+
+export interface CaptureInfo {
+  kernelRelease?: string;
+  maxPayload?: number;
+  kernelCounters: Record<string, number>;
+}
+
+export class IngestPipeline {
+  private readonly tracker: ConnectionTracker;
+  private readonly processes: ProcessInfoResolver;
+  private readonly deps: SpanBuilderDeps;
+  private realtimeOffsetNs = 0n;
+  private lastKernelNs = 0n;
+  private info: CaptureInfo = { kernelCounters: {} };
+  private counters = { eventsDecoded: 0, dataEvents: 0, connEvents: 0, exchanges: 0, spanBuildErrors: 0 };
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.tracker = new ConnectionTracker(opts.detectors ?? [http1Detector]);
+    this.processes = new ProcessInfoResolver({ hostName: opts.hostName, ...(opts.procRoot ? { procRoot: opts.procRoot } : {}) });
+    const redactor = createRedactor(opts.redaction);
+    this.deps = {
+      resolveProcess: (pid: number, comm: string): ProcessInfo => this.processes.resolve(pid, comm),
+      peerOf: (socket) => this.tracker.sockets.peerOf(socket),
+      extractTraceContext: (headers: HeaderList) => {
+        const r = extractTraceContext(headers);
+        return { ...(r.context ? { context: r.context } : {}), correlationIds: correlationAttributes(r.correlationIds) };
+      },
+      redactHeaders: (headers) => redactor.redactHeaders(headers),
+      redactQuery: (query) => redactor.redactQuery(query),
+      toUnixUs: (ns) => Number((ns + this.realtimeOffsetNs) / 1000n),
+      sessionKey: '0',
+    };
+  }
+
+  handle(events: CaptureEvent[]): void {
+    for (const ev of events) {
+      this.counters.eventsDecoded++;
+      switch (ev.type) {
+        case 'data':
+          this.counters.dataEvents++;
+          this.lastKernelNs = ev.tsExitNs;
+          // Resolve names while the process surely exists: short-lived
+          // clients may be gone by the time their exchange completes.
+          this.processes.resolve(ev.pid, ev.comm);
+          this.tracker.onData(ev);
+          break;
+        case 'conn':
+          this.counters.connEvents++;
+          this.lastKernelNs = ev.tsNs;
+          if (ev.kind === 'open') this.processes.resolve(ev.pid, ev.comm);
+          this.tracker.onConn(ev);
+          break;
+        case 'stats':
+          this.info.kernelCounters = ev.counters;
+          break;
+        case 'hello':
+          // A (re)started loader numbers connections from scratch.
+          this.tracker.reset();
+          this.realtimeOffsetNs = ev.realtimeOffsetNs;
+          this.deps.sessionKey = `${ev.loaderPid}-${ev.realtimeOffsetNs}`;
+          this.info = { kernelRelease: ev.kernelRelease, maxPayload: ev.maxPayload, kernelCounters: {} };
+          break;
+      }
+    }
+    this.emit();
+  }
+
+  /** Periodic housekeeping: response time-outs, idle connections. */
+  tick(): void {
+    if (this.lastKernelNs === 0n) return;
+    // Kernel time advances between events too; approximate now from the wall clock.
+    const nowNs = BigInt(Date.now()) * 1_000_000n - this.realtimeOffsetNs;
+    this.tracker.tick(nowNs > this.lastKernelNs ? nowNs : this.lastKernelNs);
+    this.emit();
+  }
+
+  flushAll(): void {
+    this.tracker.flushAll(BigInt(Date.now()) * 1_000_000n - this.realtimeOffsetNs);
+    this.emit();
+  }
+
+  private emit(): void {
+    const exchanges = this.tracker.drain();
+    if (exchanges.length === 0) return;
+    const spans: Span[] = [];
+    for (const ex of exchanges) {
+      this.counters.exchanges++;
+      try {
+        spans.push(buildSpan(ex, this.deps));
+      } catch (err) {
+        // One bad exchange must not take the batch with it.
+        this.counters.spanBuildErrors++;
+        this.opts.log.warn('could not build span', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (spans.length) this.opts.sink(spans);
+  }
+
+  captureInfo(): CaptureInfo {
+    return this.info;
+  }
+
+  health(): Omit<PipelineHealth, 'framingErrors' | 'spansWritten'> {
+    return {
+      eventsDecoded: this.counters.eventsDecoded,
+      dataEvents: this.counters.dataEvents,
+      connEvents: this.counters.connEvents,
+      parseErrors: this.tracker.parseErrors(),
+      streamGaps: this.tracker.gaps(),
+      exchanges: this.counters.exchanges,
+      spansDroppedBackpressure: 0, // filled in by the agent from the span writer
+      openConnections: this.tracker.openConnections,
+    };
+  }
+}
+
+/** Correlation ids keyed by the header they came from, as span attributes name them. */
+const CORRELATION_HEADERS: Record<keyof CorrelationIds, string> = {
+  requestId: 'x-request-id',
+  correlationId: 'x-correlation-id',
+  bareRequestId: 'request-id',
+};
+
+function correlationAttributes(ids: CorrelationIds): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(CORRELATION_HEADERS) as Array<keyof CorrelationIds>) {
+    const value = ids[key];
+    if (value) out[CORRELATION_HEADERS[key]] = value;
+  }
+  return out;
+}

@@ -1,0 +1,206 @@
+/**
+ * One TCP connection's HTTP/1 traffic: routes each direction's chunks to its
+ * parser (by the connection's role, or by what the first bytes look like when
+ * the role is unknown) and pairs the messages into exchanges.
+ */
+import type { Direction, Role } from '../../model/events.js';
+import { looksLikeHttp1 } from './detect.js';
+import { ExchangePairing } from './exchange-pairing.js';
+import { Http1RequestParser } from './request-parser.js';
+import { Http1ResponseParser } from './response-parser.js';
+import type { Http1ConnectionCounters, Http1DirectedChunk, Http1Exchange } from './types.js';
+
+export interface Http1ConnectionOptions {
+  /** client: egress carries requests; server: ingress does; unknown: decided from the first bytes. */
+  role: Role;
+  onExchange: (exchange: Http1Exchange) => void;
+  /** Per-head cap (default 64 KiB). */
+  maxHeaderBytes?: number;
+  /** Longest request line recognised when resynchronising (default 8 KiB). */
+  maxStartLineBytes?: number;
+  /** Requests waiting for a response before the oldest is given up (default 256). */
+  maxPendingRequests?: number;
+  /** Captured bytes kept while an unknown role is undecided (default 64 KiB). */
+  maxUndetectedBytes?: number;
+}
+
+const DEFAULT_MAX_PENDING_REQUESTS = 256;
+const DEFAULT_MAX_UNDETECTED_BYTES = 64 * 1024;
+
+interface Parsers {
+  requestDirection: Direction;
+  requests: Http1RequestParser;
+  responses: Http1ResponseParser;
+}
+
+export class Http1Connection {
+  private resolvedRole: 'client' | 'server' | undefined;
+  private parsers: Parsers | undefined;
+  private readonly pairing: ExchangePairing;
+  /** Chunks seen before an unknown role was decided, replayed once it is. */
+  private undetected: Http1DirectedChunk[] = [];
+  private undetectedCaptured = 0;
+  private undetectedBytesDropped = 0;
+  private internalErrors = 0;
+  private closedAt: bigint | undefined;
+
+  constructor(private readonly options: Http1ConnectionOptions) {
+    this.pairing = new ExchangePairing(options.onExchange, positiveOr(options.maxPendingRequests, DEFAULT_MAX_PENDING_REQUESTS));
+    if (options.role === 'client' || options.role === 'server') this.resolve(options.role);
+  }
+
+  /** The role in use: as given, or as detected ('unknown' until then). */
+  get role(): Role {
+    return this.resolvedRole ?? 'unknown';
+  }
+
+  /** When onClose was called, if it was. */
+  get closedAtNs(): bigint | undefined {
+    return this.closedAt;
+  }
+
+  onData(chunk: Http1DirectedChunk): void {
+    try {
+      if (this.closedAt !== undefined) {
+        this.parsers?.requests.push(chunk); // counted there as a chunk after the end
+        return;
+      }
+      if (!this.parsers) {
+        this.detect(chunk);
+        return;
+      }
+      this.route(chunk);
+    } catch {
+      this.internalErrors++;
+    }
+  }
+
+  /** The connection closed: bodies delimited by close end, requests still waiting are reported without response. */
+  onClose(tsNs: bigint): void {
+    try {
+      if (this.closedAt !== undefined) return;
+      this.closedAt = tsNs;
+      if (this.parsers) {
+        this.parsers.requests.end();
+        this.parsers.responses.end();
+      } else {
+        for (const c of this.undetected) this.undetectedBytesDropped += c.bytes;
+        this.undetected = [];
+      }
+      this.pairing.close();
+    } catch {
+      this.internalErrors++;
+    }
+  }
+
+  /** Reports requests that have waited longer than maxAgeNs for a response (the caller's time-out). */
+  flush(nowNs: bigint, maxAgeNs: bigint): void {
+    try {
+      this.pairing.expire(nowNs, maxAgeNs);
+    } catch {
+      this.internalErrors++;
+    }
+  }
+
+  counters(): Http1ConnectionCounters {
+    const requests = { ...(this.parsers?.requests.counters ?? ZERO_PARSER_COUNTERS) };
+    const responses = { ...(this.parsers?.responses.counters ?? ZERO_PARSER_COUNTERS) };
+    return {
+      ...this.pairing.counters,
+      undetectedBytes: this.undetectedBytesDropped,
+      parseErrorBytes: requests.parseErrorBytes + responses.parseErrorBytes,
+      parseErrorEvents: requests.parseErrorEvents + responses.parseErrorEvents,
+      gaps: requests.gaps + responses.gaps,
+      internalErrors: this.internalErrors + requests.internalErrors + responses.internalErrors,
+      requests,
+      responses,
+    };
+  }
+
+  private resolve(role: 'client' | 'server'): void {
+    this.resolvedRole = role;
+    const requestDirection: Direction = role === 'client' ? 'egress' : 'ingress';
+    const responseDirection: Direction = role === 'client' ? 'ingress' : 'egress';
+    const common = {
+      ...(this.options.maxHeaderBytes !== undefined ? { maxHeaderBytes: this.options.maxHeaderBytes } : {}),
+      ...(this.options.maxStartLineBytes !== undefined ? { maxStartLineBytes: this.options.maxStartLineBytes } : {}),
+    };
+    const pairing = this.pairing;
+    this.parsers = {
+      requestDirection,
+      requests: new Http1RequestParser({
+        ...common,
+        direction: requestDirection,
+        onRequestHead: (head) => pairing.requestHead(head),
+        onMessage: (request) => pairing.requestComplete(request),
+      }),
+      responses: new Http1ResponseParser({
+        ...common,
+        direction: responseDirection,
+        requestMethodFor: (head) => pairing.claim(head),
+        onMessage: (response) => pairing.responseComplete(response),
+        onLostSync: () => pairing.responseStreamLostSync(),
+      }),
+    };
+  }
+
+  private route(chunk: Http1DirectedChunk): void {
+    const parsers = this.parsers as Parsers;
+    if (chunk.direction === parsers.requestDirection) {
+      parsers.requests.push(chunk);
+      return;
+    }
+    parsers.responses.push(chunk);
+    // Applied after the push, not from inside the response parser's callback.
+    const upgraded = this.pairing.takeUpgradeDecision();
+    if (upgraded !== undefined) parsers.requests.setUpgradeOutcome(upgraded);
+  }
+
+  /** Unknown role: whoever sends a request is the client, whichever way we joined the stream. */
+  private detect(chunk: Http1DirectedChunk): void {
+    const kind = looksLikeHttp1(chunk.payload);
+    if (kind === undefined) {
+      this.keepUndetected(chunk);
+      return;
+    }
+    const sendsRequests = (kind === 'request') === (chunk.direction === 'egress');
+    this.resolve(sendsRequests ? 'client' : 'server');
+    const earlier = this.undetected;
+    this.undetected = [];
+    this.undetectedCaptured = 0;
+    for (const c of earlier) this.route(c);
+    this.route(chunk);
+  }
+
+  private keepUndetected(chunk: Http1DirectedChunk): void {
+    const limit = positiveOr(this.options.maxUndetectedBytes, DEFAULT_MAX_UNDETECTED_BYTES);
+    const payload = Buffer.from(chunk.payload.subarray(0, Math.min(chunk.payload.length, limit)));
+    this.undetected.push({ ...chunk, payload });
+    this.undetectedCaptured += payload.length;
+    while (this.undetectedCaptured > limit && this.undetected.length > 0) {
+      const dropped = this.undetected.shift() as Http1DirectedChunk;
+      this.undetectedCaptured -= dropped.payload.length;
+      this.undetectedBytesDropped += dropped.bytes;
+    }
+  }
+}
+
+const ZERO_PARSER_COUNTERS = Object.freeze({
+  messages: 0,
+  truncatedMessages: 0,
+  parseErrorBytes: 0,
+  parseErrorEvents: 0,
+  resyncSkippedBytes: 0,
+  gaps: 0,
+  gapBytes: 0,
+  uncapturedBytes: 0,
+  headerOverflows: 0,
+  discardedPartialMessages: 0,
+  opaqueBytes: 0,
+  chunksAfterEnd: 0,
+  internalErrors: 0,
+});
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}

@@ -1,0 +1,188 @@
+/**
+ * Turns one observed exchange into one span. Pure given its dependencies:
+ * process naming, peer lookup, header parsing and redaction are passed in,
+ * so this is tested without /proc or a kernel.
+ *
+ * Id rules (what makes the two sides of a call and the hops of a trace join):
+ * - A client span whose outbound request carried a trace context takes the
+ *   caller's span id from the header as its own id: that header is exactly
+ *   what the caller announced as "this call".
+ * - A server span whose inbound request carried one gets that same id as its
+ *   parent, and an id of its own derived from it.
+ * - Without headers, trace and span ids are derived from the connection and
+ *   the exchange's position on it; reconstruction links them later.
+ */
+import type { ObservedExchange, HeaderList } from '../model/exchange.js';
+import type { Attributes, ProcessInfo, Span, SpanStatus, TraceContext } from '../model/span.js';
+import type { SocketTuple } from '../model/events.js';
+import { derivedSpanId, derivedTraceId } from './ids.js';
+import { operationName } from './operation-name.js';
+
+export interface PeerProcess {
+  pid: number;
+  comm: string;
+}
+
+export interface SpanBuilderDeps {
+  /** Names the process that owns a socket (reads /proc in production). */
+  resolveProcess(pid: number, comm: string): ProcessInfo;
+  /** The local process at the other end of a socket, if on this host. */
+  peerOf(socket: SocketTuple): PeerProcess | undefined;
+  extractTraceContext(headers: HeaderList): { context?: TraceContext; correlationIds: Record<string, string> };
+  redactHeaders(headers: HeaderList): HeaderList;
+  redactQuery(query: string): string;
+  /** Monotonic kernel ns -> Unix µs. */
+  toUnixUs(monotonicNs: bigint): number;
+  /** Makes derived ids unique to this capture session (loader start), since conn ids restart with it. */
+  sessionKey: string;
+}
+
+const MAX_HEADER_ATTRIBUTE = 512;
+
+export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
+  const { connection: conn, request: req, response: res } = ex;
+  const kind = conn.role;
+  const process = deps.resolveProcess(conn.pid, conn.comm);
+  const peer = deps.peerOf(conn.socket);
+  const peerService = peer
+    ? deps.resolveProcess(peer.pid, peer.comm).serviceName
+    : kind === 'client'
+      ? `${conn.socket.remote.address}:${conn.socket.remote.port}`
+      : conn.socket.remote.address; // a remote client's port is ephemeral: naming by it would explode cardinality
+
+  const { context, correlationIds } = deps.extractTraceContext(req.headers);
+  const exchangeKey = `${deps.sessionKey}|${conn.connId}|${ex.index}`;
+  let traceId: string;
+  let spanId: string;
+  let parentSpanId: string | undefined;
+  if (context && kind === 'client' && context.callerSpanId) {
+    traceId = context.traceId;
+    spanId = context.callerSpanId;
+    parentSpanId = context.callerParentSpanId;
+  } else if (context) {
+    traceId = context.traceId;
+    spanId = derivedSpanId(`${exchangeKey}|${kind}|${context.callerSpanId ?? ''}`);
+    parentSpanId = context.callerSpanId;
+  } else {
+    traceId = derivedTraceId(`${exchangeKey}|${kind}`);
+    spanId = derivedSpanId(`${exchangeKey}|${kind}`);
+  }
+
+  // Client: from the first request byte sent to the last response byte received.
+  // Server: from the first request byte received to the last response byte sent.
+  const startNs = req.startNs;
+  const endNs = res ? res.endNs : req.endNs;
+  const durationNs = Number(endNs > startNs ? endNs - startNs : 0n);
+
+  const { status, message } = spanStatus(kind, res?.statusCode, ex.incompleteReason);
+  const local = conn.socket.local;
+  const remote = conn.socket.remote;
+  const host = headerValue(req.headers, 'host');
+  const query = req.query ? deps.redactQuery(req.query) : '';
+  const attributes: Attributes = {
+    'http.request.method': req.method,
+    'url.path': req.path,
+    'url.scheme': 'http',
+    'network.protocol.name': 'http',
+    'network.protocol.version': req.version,
+    'network.transport': 'tcp',
+    'network.type': conn.socket.family,
+    'process.pid': conn.pid,
+    'process.executable.name': process.executableName,
+    'thread.id': req.tid,
+    'http.request.body.size': req.bodyBytes,
+    'http.request.size': req.headerBytes + req.bodyBytes,
+  };
+  if (query) attributes['url.query'] = query;
+  if (kind === 'client') {
+    attributes['server.address'] = host ? stripPort(host) : remote.address;
+    attributes['server.port'] = remote.port;
+    attributes['network.peer.address'] = remote.address;
+    attributes['network.peer.port'] = remote.port;
+    attributes['network.local.address'] = local.address;
+    attributes['network.local.port'] = local.port;
+  } else {
+    attributes['server.address'] = host ? stripPort(host) : local.address;
+    attributes['server.port'] = local.port;
+    attributes['client.address'] = remote.address;
+    attributes['client.port'] = remote.port;
+    attributes['network.peer.address'] = remote.address;
+    attributes['network.peer.port'] = remote.port;
+    attributes['network.local.address'] = local.address;
+    attributes['network.local.port'] = local.port;
+  }
+  if (res) {
+    attributes['http.response.status_code'] = res.statusCode;
+    attributes['http.response.body.size'] = res.bodyBytes;
+    attributes['http.response.size'] = res.headerBytes + res.bodyBytes;
+  }
+  const userAgent = headerValue(req.headers, 'user-agent');
+  if (userAgent) attributes['user_agent.original'] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE);
+  for (const [name, value] of Object.entries(correlationIds)) {
+    attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
+  }
+  if (context?.traceState) attributes['w3c.tracestate'] = context.traceState.slice(0, MAX_HEADER_ATTRIBUTE);
+  if (process.containerId) attributes['container.id'] = process.containerId;
+  // Redaction runs on every header we keep, even the ones we only count today.
+  const keptHeaders = deps.redactHeaders(req.headers).filter(([n]) => n === 'authorization' || n === 'cookie');
+  for (const [name, value] of keptHeaders) attributes[`http.request.header.${name}`] = value;
+
+  const span: Span = {
+    traceId,
+    spanId,
+    kind,
+    name: operationName(req.method, req.path),
+    service: process.serviceName,
+    peerService,
+    peerLocal: peer !== undefined,
+    startTimeUs: deps.toUnixUs(startNs),
+    durationNs,
+    status,
+    traceIdSource: context?.source ?? 'none',
+    attributes,
+    process,
+    threadId: req.tid,
+    network: {
+      connectionId: conn.connId.toString(),
+      exchangeIndex: ex.index,
+      local,
+      remote,
+      requestBytes: req.headerBytes + req.bodyBytes,
+      responseBytes: res ? res.headerBytes + res.bodyBytes : 0,
+      requestTransferNs: Number(req.endNs - req.startNs),
+      responseTransferNs: res ? Number(res.endNs - res.startNs) : 0,
+      truncated: ex.truncated,
+      captureSource: 'syscall',
+    },
+  };
+  if (parentSpanId) {
+    span.parentSpanId = parentSpanId;
+    span.parentLink = { traceId, spanId: parentSpanId, method: 'header', confidence: 1 };
+  }
+  if (message) span.statusMessage = message;
+  if (context) span.traceContext = context;
+  return span;
+}
+
+/** OpenTelemetry HTTP semantics: 4xx is an error for the client, not for the server. */
+export function spanStatus(
+  kind: 'client' | 'server',
+  statusCode: number | undefined,
+  incompleteReason: string | undefined,
+): { status: SpanStatus; message?: string } {
+  if (statusCode === undefined) return { status: 'error', message: incompleteReason ?? 'no response' };
+  if (statusCode >= 500) return { status: 'error', message: `HTTP ${statusCode}` };
+  if (statusCode >= 400 && kind === 'client') return { status: 'error', message: `HTTP ${statusCode}` };
+  return { status: 'unset' };
+}
+
+function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') > 0 ? host.indexOf(']') : undefined);
+  const colon = host.lastIndexOf(':');
+  return colon > 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
