@@ -3,6 +3,7 @@
  * store -> API. Owns start-up order (fail fast, before anything is attached)
  * and shutdown order (detach probes first, then flush spans, then close).
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -11,6 +12,7 @@ import type { Logger } from './util/log.js';
 import type { AgentHealth, CaptureState, HealthSource } from './model/health.js';
 import { checkThisHost } from './capture/preflight.js';
 import { LoaderProcess } from './capture/loader-process.js';
+import { FrameDecoder } from './capture/framing.js';
 import { IngestPipeline } from './pipeline.js';
 import { SpanWriter } from './spans/span-writer.js';
 import { openStore, StoreOpenError, type SpanStore } from './store/index.js';
@@ -121,6 +123,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     }
   }
 
+  if (config.replayPath) await replay(config.replayPath, pipeline, writer, log);
+
   const tick = setInterval(() => {
     pipeline.tick();
     writer.flush();
@@ -160,6 +164,25 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       log.info('stopped', { spansWritten: writer.written });
     },
   };
+}
+
+/** Feeds a recorded loader stream through the same decoder and pipeline as live capture. */
+async function replay(file: string, pipeline: IngestPipeline, writer: SpanWriter, log: Logger): Promise<void> {
+  const decoder = new FrameDecoder();
+  let events = 0;
+  try {
+    for await (const chunk of fs.createReadStream(file)) {
+      const decoded = decoder.push(chunk as Buffer);
+      events += decoded.length;
+      pipeline.handle(decoded);
+      writer.flush();
+    }
+  } catch (err) {
+    throw new AgentStartError(`cannot replay ${file}: ${errorMessage(err)}`);
+  }
+  pipeline.flushAll();
+  writer.flush();
+  log.info('replay done', { file, events, spansWritten: writer.written });
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

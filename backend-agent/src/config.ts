@@ -20,6 +20,8 @@ export interface AgentConfig {
   listenPort: number;
   token?: string;
   capture: boolean;
+  /** A recorded loader stream to ingest instead of live capture. */
+  replayPath?: string;
   loaderPath: string;
   btfPath: string;
   maxPayload: number;
@@ -48,6 +50,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'listen', env: 'WIRETRACE_LISTEN', arg: 'HOST:PORT', help: 'API address (default 127.0.0.1:9797; loopback unless told otherwise)' },
   { flag: 'token', env: 'WIRETRACE_TOKEN', arg: 'TOKEN', help: 'require "Authorization: Bearer TOKEN" on every endpoint but /api/health' },
   { flag: 'capture', env: 'WIRETRACE_CAPTURE', arg: 'on|off', help: 'run eBPF capture (default on; off serves the store only)' },
+  { flag: 'replay', env: 'WIRETRACE_REPLAY', arg: 'FILE', help: 'ingest a recorded loader stream (docs/FRAMING.md) instead of live capture' },
   { flag: 'loader', env: 'WIRETRACE_LOADER', arg: 'PATH', help: 'eBPF loader binary (default bpf/wiretrace-loader of this install)' },
   { flag: 'max-payload', env: 'WIRETRACE_MAX_PAYLOAD', arg: 'BYTES', help: 'payload prefix captured per syscall, 64..16384 (default 4096)' },
   { flag: 'pid', env: 'WIRETRACE_PIDS', arg: 'PID', help: 'capture only these processes (repeatable; env: comma-separated)', repeatable: true },
@@ -140,6 +143,12 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     retentionMaxSizeBytes: parseSizeBytes('retention-size', one('retention-size') ?? '1GiB'),
     logLevel: parseLogLevel(one('log-level') ?? 'info'),
   };
+  const replay = one('replay');
+  if (replay !== undefined) {
+    if (values.has('capture') && config.capture) throw new ConfigError('--replay and --capture on exclude each other');
+    config.replayPath = path.resolve(replay);
+    config.capture = false;
+  }
   const token = one('token');
   if (token !== undefined) {
     if (token.length < 8) throw new ConfigError('--token must be at least 8 characters');

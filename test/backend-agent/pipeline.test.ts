@@ -9,15 +9,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FrameDecoder, encode } from '../../backend-agent/src/capture/framing.js';
 import { IngestPipeline } from '../../backend-agent/src/pipeline.js';
 import { openStore } from '../../backend-agent/src/store/index.js';
 import { createLogger } from '../../backend-agent/src/util/log.js';
-import type { CaptureEvent, DataEvent, Role, SocketTuple } from '../../backend-agent/src/model/events.js';
+import type { SocketTuple } from '../../backend-agent/src/model/events.js';
+import { OFFSET_NS, StreamBuilder } from './fixtures/capture-stream.js';
 import type { Span } from '../../backend-agent/src/model/span.js';
 
 const quiet = createLogger('error', () => {});
-const OFFSET_NS = 1_700_000_000_000_000_000n;
 // Pids that do not exist under the empty procRoot: names fall back to comm.
 const CLIENT = { pid: 101, comm: 'shop' };
 const SERVER = { pid: 202, comm: 'billing' };
@@ -34,83 +33,6 @@ function collector(): { spans: Span[]; pipeline: IngestPipeline } {
   const procRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-proc-'));
   const pipeline = new IngestPipeline({ hostName: 'test-host', log: quiet, sink: (s) => spans.push(...s), procRoot });
   return { spans, pipeline };
-}
-
-/** Builds a stream the way the loader writes it, and decodes it with the agent's decoder. */
-class StreamBuilder {
-  private parts: Buffer[] = [encode.preamble()];
-  private pos = new Map<string, bigint>();
-  private t = 1_000_000n;
-
-  constructor() {
-    this.parts.push(encode.hello({ realtimeOffsetNs: OFFSET_NS, loaderPid: 1, maxPayload: 4096, ncpus: 2, kernelRelease: 'test' }));
-  }
-
-  open(connId: bigint, who: { pid: number; comm: string }, role: Role, socket: SocketTuple): this {
-    this.parts.push(
-      encode.conn({
-        tsNs: this.tick(),
-        connId,
-        cgroupId: 1n,
-        pid: who.pid,
-        tid: who.pid,
-        fd: 5,
-        kind: 'open',
-        role,
-        syscall: role === 'client' ? 'connect' : 'accept4',
-        socket,
-        bytesSent: 0n,
-        bytesRecv: 0n,
-        comm: who.comm,
-      }),
-    );
-    return this;
-  }
-
-  data(connId: bigint, who: { pid: number; comm: string }, role: Role, socket: SocketTuple, direction: DataEvent['direction'], text: string, maxPayload = 4096): this {
-    const bytes = Buffer.from(text);
-    const key = `${connId}|${direction}`;
-    const streamPos = this.pos.get(key) ?? 0n;
-    this.pos.set(key, streamPos + BigInt(bytes.length));
-    const enter = this.tick();
-    this.parts.push(
-      encode.data({
-        tsEnterNs: enter,
-        tsExitNs: this.tick(),
-        connId,
-        cgroupId: 1n,
-        streamPos,
-        bytes: bytes.length,
-        pid: who.pid,
-        tid: who.pid,
-        fd: 5,
-        direction,
-        role,
-        syscall: direction === 'egress' ? 'write' : 'read',
-        truncated: bytes.length > maxPayload,
-        socket,
-        comm: who.comm,
-        payload: bytes.subarray(0, maxPayload),
-      }),
-    );
-    return this;
-  }
-
-  close(connId: bigint, who: { pid: number; comm: string }, socket: SocketTuple): this {
-    this.parts.push(
-      encode.conn({ tsNs: this.tick(), connId, cgroupId: 1n, pid: who.pid, tid: who.pid, fd: 5, kind: 'close', role: 'unknown', syscall: 'close', socket, bytesSent: 0n, bytesRecv: 0n, comm: who.comm }),
-    );
-    return this;
-  }
-
-  private tick(): bigint {
-    this.t += 100_000n; // 100 µs per step
-    return this.t;
-  }
-
-  events(): CaptureEvent[] {
-    return new FrameDecoder().push(Buffer.concat(this.parts));
-  }
 }
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
