@@ -58,6 +58,7 @@ enum wt_conn_kind {
 };
 
 enum wt_syscall {
+	WT_SYS_NONE = 0, /* CONN close with no syscall: process exit, or fd reused unseen */
 	WT_SYS_READ = 1,
 	WT_SYS_WRITE = 2,
 	WT_SYS_READV = 3,

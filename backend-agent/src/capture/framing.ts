@@ -36,6 +36,7 @@ const STATS_HEADER_LEN = 16;
 const STAT_ENTRY_LEN = 32;
 
 const SYSCALLS: Record<number, string> = {
+  0: 'none', // a close no syscall made: process exit, or an fd found reused
   1: 'read',
   2: 'write',
   3: 'readv',

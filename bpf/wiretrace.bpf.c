@@ -1,0 +1,881 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Kernel half of wiretrace: syscall tracepoints that turn TCP socket traffic
+ * into CONN and DATA records (bpf/wiretrace.h). Only syscall tracepoints are
+ * used for capture because kprobes and fentry are not available everywhere we
+ * run; see bpf/README.md for what that costs.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "wiretrace.h"
+#include "wiretrace_priv.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define MSG_PEEK 0x2
+#define MSG_TRUNC 0x20
+#define EINPROGRESS 115
+
+/* Set by the loader before load; the verifier prunes the disabled filters. */
+const volatile __u32 cfg_max_payload = WT_DEFAULT_MAX_PAYLOAD;
+const volatile __u64 cfg_data_wakeup_bytes = 1 << 20;
+const volatile __u64 cfg_conn_wakeup_bytes = 64 << 10;
+const volatile bool cfg_pid_allow = false;
+const volatile bool cfg_cgroup_allow = false;
+const volatile bool cfg_port_allow = false;
+
+__u64 next_conn_id = 0;
+
+/* The user ABI structs, spelled out so no CO-RE relocation touches them. */
+struct wt_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+struct wt_msghdr {
+	__u64 name;
+	__u32 namelen;
+	__u32 pad;
+	__u64 iov;
+	__u64 iovlen;
+	__u64 control;
+	__u64 controllen;
+	__u32 flags;
+};
+
+struct conn_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+enum conn_kind {
+	KIND_TCP = 1,
+	KIND_IGNORED = 2, /* a socket, but not TCP over IP: remembered so we look once */
+};
+
+struct conn_val {
+	__u64 conn_id;
+	__u64 file;   /* identity of the open file: a reused fd has another one */
+	__u64 pos[2]; /* bytes moved so far: [0] egress, [1] ingress */
+	struct wt_socket sock;
+	__u8 kind;
+	__u8 role;
+	__u8 filtered; /* rejected by the port filter */
+	__u8 pad[5];
+};
+
+struct call_args {
+	__u64 ts;
+	__u64 buf;     /* buffer, or iovec array for the vector calls */
+	__u64 conn_id;
+	__u32 iovcnt;
+	__s32 fd;
+	__u8 sys;
+	__u8 vec;
+	__u8 nopayload;
+	__u8 pad[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} data_rb SEC(".maps");
+
+/* Separate and small so a flood of data never costs a lifecycle event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} conn_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WT_C_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct call_args);
+} args SEC(".maps");
+
+/* LRU so that fds we never see closed (exit, dup2, exec) age out by themselves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WT_CONN_MAP_SIZE);
+	__type(key, struct conn_key);
+	__type(value, struct conn_val);
+} conns SEC(".maps");
+
+/* tgid -> live reported connections, so process exit scans only when needed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_allow SEC(".maps");
+
+/* Indexed by port: an array lookup is cheaper than a hash on every new socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} port_filter SEC(".maps");
+
+/* Hides a value from clang so it keeps the bound checks the verifier needs. */
+#define OPAQUE(x) asm volatile("" : "+r"(x))
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	/* Atomic: syscall tracepoints may be preempted, even on one CPU. */
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline __u64 wakeup_flags(void *rb, __u64 threshold)
+{
+	/* Wake the loader only when a backlog builds; it polls on a short timer. */
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= threshold ? BPF_RB_FORCE_WAKEUP
+								     : BPF_RB_NO_WAKEUP;
+}
+
+/* 0 when the current process may be traced, else the counter to blame. */
+static __always_inline int proc_rejected(__u32 tgid)
+{
+	if (bpf_map_lookup_elem(&pid_deny, &tgid))
+		return WT_C_FILTER_PID;
+	if (cfg_pid_allow && !bpf_map_lookup_elem(&pid_allow, &tgid))
+		return WT_C_FILTER_PID;
+	if (cfg_cgroup_allow) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (!bpf_map_lookup_elem(&cgroup_allow, &cg))
+			return WT_C_FILTER_CGROUP;
+	}
+	return 0;
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+	/* BTF pointer walks compile to plain guarded loads, far cheaper than helpers. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!files)
+		return NULL;
+	fdt = files->fdt;
+	if (!fdt || fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	fds = fdt->fd;
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+/* The cheap test that keeps files and pipes (the hot case) out of every map. */
+static __always_inline bool is_socket_file(struct file *f)
+{
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+
+	return (mode & S_IFMT) == S_IFSOCK;
+}
+
+static __always_inline bool port_rejected(__u16 lport, __u16 rport)
+{
+	__u32 a = lport, b = rport;
+	__u8 *fa = bpf_map_lookup_elem(&port_filter, &a);
+	__u8 *fb = bpf_map_lookup_elem(&port_filter, &b);
+	__u8 bits = (fa ? *fa : 0) | (fb ? *fb : 0);
+
+	if (bits & WT_PORT_DENY)
+		return true;
+	return cfg_port_allow && !(bits & WT_PORT_ALLOW);
+}
+
+/*
+ * Fills *out from the socket behind f. Returns KIND_TCP, KIND_IGNORED for
+ * other sockets, 0 when f is not a socket after all.
+ */
+static __noinline int resolve_socket(struct file *f, struct wt_socket *out)
+{
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk;
+	__u16 family, proto;
+
+	if (!sock || (__u64)BPF_CORE_READ(sock, file) != (__u64)f)
+		return 0;
+	if (BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return KIND_IGNORED;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return KIND_IGNORED;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (proto != IPPROTO_TCP || (family != AF_INET && family != AF_INET6))
+		return KIND_IGNORED;
+
+	__builtin_memset(out, 0, sizeof(*out));
+	out->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	out->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		out->family = AF_INET;
+		bpf_core_read(out->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(out->raddr, 4, &sk->__sk_common.skc_daddr);
+		return KIND_TCP;
+	}
+	bpf_core_read(out->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	bpf_core_read(out->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+	out->family = AF_INET6;
+
+	/* A dual-stack socket talking IPv4: the agent should see plain IPv4. */
+	__u32 *l = (__u32 *)out->laddr, *r = (__u32 *)out->raddr;
+	if (l[0] == 0 && l[1] == 0 && l[2] == bpf_htonl(0xffff) && r[0] == 0 && r[1] == 0 &&
+	    r[2] == bpf_htonl(0xffff)) {
+		l[0] = l[3];
+		r[0] = r[3];
+		l[2] = l[3] = r[2] = r[3] = 0;
+		out->family = AF_INET;
+	}
+	return KIND_TCP;
+}
+
+static __always_inline void emit_conn(struct conn_val *c, __u8 kind, __u8 sys, int fd)
+{
+	struct wt_conn_event *e;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e = bpf_ringbuf_reserve(&conn_rb, sizeof(*e), 0);
+	if (!e) {
+		count(WT_C_DROP_CONN, 1);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->conn_id = c->conn_id;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = fd;
+	e->kind = kind;
+	e->role = c->role;
+	e->syscall = sys;
+	e->pad = 0;
+	__builtin_memcpy(&e->sock, &c->sock, sizeof(e->sock));
+	e->bytes_sent = c->pos[0];
+	e->bytes_recv = c->pos[1];
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	count(kind == WT_CONN_OPEN ? WT_C_CONN_OPEN : WT_C_CONN_CLOSE, 1);
+	bpf_ringbuf_submit(e, wakeup_flags(&conn_rb, cfg_conn_wakeup_bytes));
+}
+
+static __always_inline bool reported(struct conn_val *c)
+{
+	return c->kind == KIND_TCP && !c->filtered;
+}
+
+static __always_inline void proc_conns_add(__u32 tgid, __s64 d)
+{
+	__u64 *n = bpf_map_lookup_elem(&proc_conns, &tgid);
+
+	if (n) {
+		__sync_fetch_and_add(n, d);
+	} else if (d > 0) {
+		__u64 one = 1;
+
+		bpf_map_update_elem(&proc_conns, &tgid, &one, BPF_NOEXIST);
+	}
+}
+
+/* The fd now names something else: the old connection ended unseen. */
+static __noinline void retire(struct conn_key *k, struct conn_val *old)
+{
+	if (reported(old)) {
+		count(WT_C_FD_REUSED, 1);
+		emit_conn(old, WT_CONN_CLOSE, WT_SYS_NONE, k->fd);
+		proc_conns_add(k->tgid, -1);
+	}
+	bpf_map_delete_elem(&conns, k);
+}
+
+static __noinline struct conn_val *track(struct conn_key *k, struct file *f, __u8 role, __u8 sys)
+{
+	struct conn_val v = {};
+	int kind = resolve_socket(f, &v.sock);
+
+	if (!kind)
+		return NULL;
+	v.kind = kind;
+	v.role = role;
+	v.file = (__u64)f;
+	if (kind == KIND_TCP) {
+		v.conn_id = __sync_fetch_and_add(&next_conn_id, 1) + 1;
+		v.filtered = port_rejected(v.sock.lport, v.sock.rport);
+	}
+	if (bpf_map_update_elem(&conns, k, &v, BPF_ANY)) {
+		count(WT_C_CONN_MAP_FULL, 1);
+		return NULL;
+	}
+	if (reported(&v)) {
+		emit_conn(&v, WT_CONN_OPEN, sys, k->fd);
+		proc_conns_add(k->tgid, 1);
+	}
+	return bpf_map_lookup_elem(&conns, k);
+}
+
+/* ---- data calls ---- */
+
+enum buf_kind {
+	BUF_PLAIN,  /* buf is the data */
+	BUF_IOV,    /* buf is an iovec array of n entries */
+	BUF_MSGHDR, /* buf is a user_msghdr */
+	BUF_NONE,   /* no user buffer (sendfile) */
+};
+
+static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int kind, __u64 flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct conn_key k = { .tgid = id >> 32, .fd = fd };
+	struct file *f = fd_file(fd);
+	struct conn_val *c;
+	int rej;
+
+	/* Socket test first: most calls are on files and pipes and stop here. */
+	if (!f || !is_socket_file(f))
+		return 0;
+	rej = proc_rejected(k.tgid);
+	if (rej) {
+		count(rej, 1);
+		return 0;
+	}
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (c && c->file != (__u64)f) {
+		retire(&k, c);
+		c = NULL;
+	}
+	if (!c)
+		c = track(&k, f, WT_ROLE_UNKNOWN, sys);
+	if (!c || c->kind != KIND_TCP)
+		return 0;
+	if (c->filtered) {
+		count(WT_C_FILTER_PORT, 1);
+		return 0;
+	}
+	/* Peeked bytes are read again later; reporting both would double them. */
+	if (flags & MSG_PEEK) {
+		count(WT_C_SKIP_PEEK, 1);
+		return 0;
+	}
+
+	struct call_args a = {
+		.ts = bpf_ktime_get_ns(),
+		.buf = buf,
+		.conn_id = c->conn_id,
+		.fd = fd,
+		.sys = sys,
+		.vec = kind == BUF_IOV || kind == BUF_MSGHDR,
+		/* MSG_TRUNC on TCP discards the bytes instead of copying them. */
+		.nopayload = kind == BUF_NONE || (flags & MSG_TRUNC),
+	};
+	if (kind == BUF_MSGHDR) {
+		struct wt_msghdr m;
+
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)buf)) {
+			count(WT_C_READ_USER_FAIL, 1);
+			m.iov = 0;
+			m.iovlen = 0;
+		}
+		a.buf = m.iov;
+		n = m.iovlen;
+	}
+	if (a.vec)
+		a.iovcnt = n > WT_MAX_IOV ? WT_MAX_IOV : n;
+	if (bpf_map_update_elem(&args, &id, &a, BPF_ANY))
+		count(WT_C_ARGS_MAP_FULL, 1);
+	return 0;
+}
+
+/* Copies the payload prefix; N is the size class (a constant after inlining). */
+static __always_inline __u32 copy_plain(void *dst, __u64 src, __u32 want, const __u32 N)
+{
+	OPAQUE(want);
+	if (want > N)
+		want = N;
+	if (bpf_probe_read_user(dst, want, (void *)src)) {
+		count(WT_C_READ_USER_FAIL, 1);
+		return 0;
+	}
+	return want;
+}
+
+/*
+ * Vector calls fill the iovecs in order, so the prefix is their concatenation.
+ * The verifier cannot relate off and len, so the reservation has N bytes of
+ * slack past the payload for it; at run time off + len <= want <= N.
+ */
+static __always_inline __u32 copy_vec(void *dst, __u64 iovp, __u32 iovcnt, __u32 want,
+				      const __u32 N)
+{
+	__u32 off = 0;
+
+	for (int i = 0; i < WT_MAX_IOV; i++) {
+		struct wt_iovec iov;
+		__u64 len;
+
+		if (i >= iovcnt || off >= want)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(iovp + i * sizeof(iov)))) {
+			count(WT_C_READ_USER_FAIL, 1);
+			break;
+		}
+		len = iov.len;
+		if (len > want - off)
+			len = want - off;
+		OPAQUE(off);
+		OPAQUE(len);
+		if (off >= N || len > N)
+			break;
+		if (bpf_probe_read_user(dst + off, len, (void *)iov.base)) {
+			count(WT_C_READ_USER_FAIL, 1);
+			break;
+		}
+		off += len;
+	}
+	return off;
+}
+
+static __always_inline void fill_data(struct wt_data_event *e, struct call_args *a,
+				      struct conn_val *c, __u64 id, __s64 ret, __u64 pos, __u8 dir)
+{
+	e->ts_enter_ns = a->ts;
+	e->ts_exit_ns = bpf_ktime_get_ns();
+	e->conn_id = c->conn_id;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->stream_pos = pos;
+	e->ret = ret;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = a->fd;
+	e->direction = dir;
+	e->role = c->role;
+	e->syscall = a->sys;
+	e->pad = 0;
+	__builtin_memcpy(&e->sock, &c->sock, sizeof(e->sock));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void finish_data(struct wt_data_event *e, __s64 ret, __u32 got)
+{
+	e->captured = got;
+	e->flags = got < ret ? WT_DATA_F_TRUNCATED : 0;
+	count(WT_C_DATA_EVENTS, 1);
+	count(WT_C_DATA_BYTES, ret);
+	count(WT_C_CAPTURED_BYTES, got);
+	if (got < ret) {
+		count(WT_C_TRUNC_EVENTS, 1);
+		count(WT_C_TRUNC_BYTES, ret - got);
+	}
+	bpf_ringbuf_submit(e, wakeup_flags(&data_rb, cfg_data_wakeup_bytes));
+}
+
+#define EMIT_CLASS(N, VEC)                                                                  \
+	do {                                                                                \
+		struct wt_data_event *e =                                                   \
+			bpf_ringbuf_reserve(&data_rb, sizeof(*e) + (VEC ? 2 * (N) : (N)), 0); \
+		__u32 got;                                                                  \
+		if (!e) {                                                                   \
+			count(WT_C_DROP_DATA, 1);                                           \
+			return 0;                                                           \
+		}                                                                           \
+		fill_data(e, a, c, id, ret, pos, dir);                                      \
+		if (VEC)                                                                    \
+			got = copy_vec(e + 1, a->buf, a->iovcnt, want, N);                  \
+		else                                                                        \
+			got = copy_plain(e + 1, a->buf, want, N);                           \
+		finish_data(e, ret, got);                                                   \
+		return 0;                                                                   \
+	} while (0)
+
+static __noinline int emit_data(struct call_args *a, struct conn_val *c, __s64 ret, __u64 pos,
+				__u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 max = cfg_max_payload;
+	__u32 want = ret < max ? ret : max;
+
+	if (a->nopayload)
+		want = 0;
+	if (a->vec) {
+		if (want <= 256)
+			EMIT_CLASS(256, 1);
+		if (want <= 1024)
+			EMIT_CLASS(1024, 1);
+		if (want <= 4096)
+			EMIT_CLASS(4096, 1);
+		EMIT_CLASS(WT_MAX_PAYLOAD_LIMIT, 1);
+	}
+	if (want <= 256)
+		EMIT_CLASS(256, 0);
+	if (want <= 1024)
+		EMIT_CLASS(1024, 0);
+	if (want <= 4096)
+		EMIT_CLASS(4096, 0);
+	EMIT_CLASS(WT_MAX_PAYLOAD_LIMIT, 0);
+}
+
+static __always_inline int data_exit(struct trace_event_raw_sys_exit *ctx, __u8 sys, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call_args *ap = bpf_map_lookup_elem(&args, &id);
+	struct call_args a;
+	struct conn_val *c;
+	__s64 ret;
+	__u64 pos;
+
+	if (!ap)
+		return 0;
+	a = *ap;
+	bpf_map_delete_elem(&args, &id);
+	/* A leftover from a call whose exit we missed belongs to another syscall. */
+	if (a.sys != sys)
+		return 0;
+	ret = ctx->ret;
+	if (ret <= 0)
+		return 0;
+
+	struct conn_key k = { .tgid = id >> 32, .fd = a.fd };
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (!c || c->conn_id != a.conn_id) {
+		count(WT_C_CONN_GONE, 1);
+		return 0;
+	}
+	if (dir == WT_DIR_EGRESS)
+		pos = __sync_fetch_and_add(&c->pos[0], ret);
+	else
+		pos = __sync_fetch_and_add(&c->pos[1], ret);
+	return emit_data(&a, c, ret, pos, dir);
+}
+
+#define ARG(i) (ctx->args[i])
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_READ, ARG(1), 0, BUF_PLAIN, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_READ, WT_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_WRITE, ARG(1), 0, BUF_PLAIN, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_write")
+int exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_WRITE, WT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_READV, ARG(1), ARG(2), BUF_IOV, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_readv")
+int exit_readv(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_READV, WT_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_WRITEV, ARG(1), ARG(2), BUF_IOV, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_writev")
+int exit_writev(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_WRITEV, WT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_SENDTO, ARG(1), 0, BUF_PLAIN, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_SENDTO, WT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_RECVFROM, ARG(1), 0, BUF_PLAIN, ARG(3));
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_RECVFROM, WT_DIR_INGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_SENDMSG, ARG(1), 0, BUF_MSGHDR, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_SENDMSG, WT_DIR_EGRESS);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_RECVMSG, ARG(1), 0, BUF_MSGHDR, ARG(2));
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_RECVMSG, WT_DIR_INGRESS);
+}
+
+/* The bytes come from a file in the kernel: only their count is visible here. */
+SEC("tracepoint/syscalls/sys_enter_sendfile64")
+int enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	return data_enter(ARG(0), WT_SYS_SENDFILE, 0, 0, BUF_NONE, 0);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendfile64")
+int exit_sendfile(struct trace_event_raw_sys_exit *ctx)
+{
+	return data_exit(ctx, WT_SYS_SENDFILE, WT_DIR_EGRESS);
+}
+
+/* ---- connection lifecycle ---- */
+
+static __always_inline int save_lifecycle(int fd, __u8 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	int rej = proc_rejected(id >> 32);
+	struct call_args a = { .ts = bpf_ktime_get_ns(), .fd = fd, .sys = sys };
+
+	if (rej) {
+		count(rej, 1);
+		return 0;
+	}
+	if (bpf_map_update_elem(&args, &id, &a, BPF_ANY))
+		count(WT_C_ARGS_MAP_FULL, 1);
+	return 0;
+}
+
+/* Returns the saved fd for sys, or -1 when the call is not ours to report. */
+static __always_inline int pop_lifecycle(__u8 sys, __u64 id)
+{
+	struct call_args *ap = bpf_map_lookup_elem(&args, &id);
+	int fd;
+
+	if (!ap)
+		return -1;
+	fd = ap->sys == sys ? ap->fd : -1;
+	bpf_map_delete_elem(&args, &id);
+	return fd;
+}
+
+static __always_inline int lifecycle_exit(int fd, __u8 role, __u8 sys)
+{
+	struct conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = fd };
+	struct file *f = fd_file(fd);
+	struct conn_val *c;
+
+	if (!f || !is_socket_file(f))
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (c) {
+		/* connect() again on a socket we already saw connecting (EINPROGRESS) */
+		if (c->file == (__u64)f && c->kind == KIND_TCP && c->role == role)
+			return 0;
+		retire(&k, c);
+	}
+	c = track(&k, f, role, sys);
+	if (c && c->kind == KIND_TCP && c->filtered)
+		count(WT_C_FILTER_PORT, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_lifecycle(ARG(0), WT_SYS_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	int fd = pop_lifecycle(WT_SYS_CONNECT, id);
+	long ret = ctx->ret;
+
+	/* A non-blocking connect still makes the client side of a connection. */
+	if (fd < 0 || (ret != 0 && ret != -EINPROGRESS))
+		return 0;
+	return lifecycle_exit(fd, WT_ROLE_CLIENT, WT_SYS_CONNECT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_lifecycle(ARG(0), WT_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	long ret = ctx->ret;
+
+	if (pop_lifecycle(WT_SYS_ACCEPT, id) < 0 || ret < 0)
+		return 0;
+	return lifecycle_exit(ret, WT_ROLE_SERVER, WT_SYS_ACCEPT);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx)
+{
+	return save_lifecycle(ARG(0), WT_SYS_ACCEPT4);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	long ret = ctx->ret;
+
+	if (pop_lifecycle(WT_SYS_ACCEPT4, id) < 0 || ret < 0)
+		return 0;
+	return lifecycle_exit(ret, WT_ROLE_SERVER, WT_SYS_ACCEPT4);
+}
+
+/* At entry: close(2) releases the fd even when it reports an error. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct conn_key k = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = ARG(0) };
+	struct conn_val *c = bpf_map_lookup_elem(&conns, &k);
+
+	if (!c)
+		return 0;
+	if (reported(c)) {
+		emit_conn(c, WT_CONN_CLOSE, WT_SYS_CLOSE, k.fd);
+		proc_conns_add(k.tgid, -1);
+	}
+	bpf_map_delete_elem(&conns, &k);
+	return 0;
+}
+
+struct exit_scan {
+	__u32 tgid;
+	__u64 left;
+};
+
+static long exit_scan_fd(__u32 fd, void *data)
+{
+	struct exit_scan *s = data;
+	struct conn_key k = { .tgid = s->tgid, .fd = fd };
+	struct conn_val *c = bpf_map_lookup_elem(&conns, &k);
+
+	if (!c)
+		return 0;
+	if (reported(c)) {
+		emit_conn(c, WT_CONN_CLOSE, WT_SYS_NONE, fd);
+		count(WT_C_CLOSED_ON_EXIT, 1);
+		s->left--;
+	}
+	bpf_map_delete_elem(&conns, &k);
+	return s->left == 0;
+}
+
+/*
+ * Processes often exit without closing their sockets; without this the agent
+ * would never learn those connections ended. Only the last thread scans, and
+ * only processes with reported connections pay for it.
+ */
+SEC("tracepoint/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct exit_scan s = { .tgid = id >> 32 };
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 *n;
+	__u32 max;
+
+	if (bpf_core_field_exists(ctx->group_dead)) {
+		if (!ctx->group_dead)
+			return 0;
+	} else if (BPF_CORE_READ(task, signal, live.counter) != 0) {
+		return 0;
+	}
+	n = bpf_map_lookup_elem(&proc_conns, &s.tgid);
+	if (!n)
+		return 0;
+	s.left = *n;
+	bpf_map_delete_elem(&proc_conns, &s.tgid);
+	if (s.left == 0)
+		return 0;
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if (max > WT_CONN_MAP_SIZE)
+		max = WT_CONN_MAP_SIZE;
+	bpf_loop(max, exit_scan_fd, &s, 0);
+	return 0;
+}
