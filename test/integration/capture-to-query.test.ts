@@ -43,6 +43,10 @@ interface LoadgenRequest {
 const skipReason = ebpfUnavailable();
 const LOAD_SECONDS = Number(process.env.WIRETRACE_IT_SECONDS ?? 30);
 const RATE = 30;
+const PORT_BASE = Number(process.env.WIRETRACE_IT_PORT_BASE ?? 18180);
+// Capture only the demo's ports, so other traffic on this host (another
+// agent's demo, say) cannot skew the counts; this exercises the port filter.
+const DEMO_PORTS = SERVICES.map((s) => String(PORT_BASE + s.portOffset));
 
 function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
   return span.tags.find((t) => t.key === key)?.value;
@@ -55,7 +59,7 @@ describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, (
 
   before(async () => {
     requireBuilt();
-    agent = await startAgent();
+    agent = await startAgent(DEMO_PORTS.flatMap((p) => ['--port', p]));
     const stateDir = tempDir('wiretrace-demo-');
     const demo = run('node', [
       'demo/run.mjs',
@@ -67,7 +71,7 @@ describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, (
       '--state-dir',
       stateDir,
       '--port-base',
-      '18180',
+      String(PORT_BASE),
     ]);
     const code = await demo.exited;
     assert.equal(code, 0, `demo run failed: ${demo.stderr()}`);
