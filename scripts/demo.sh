@@ -8,7 +8,7 @@ bash scripts/setup.sh
 
 RATE=${DEMO_RATE:-20}
 PORT=${WIRETRACE_DEMO_PORT:-9797}
-dir=.demo
+dir="$PWD/.demo"
 mkdir -p "$dir/state"
 pids=()
 cleanup() {
