@@ -113,9 +113,11 @@ function send(i) {
     traceId: null, spanId: null, tracestate: null,
     connection: p.fresh ? 'new' : 'keep-alive',
     status: null, error: null, traceresponse: null, startUs: 0, endUs: 0,
+    // Ground truth: the id every hop of this request logs as its parent call.
+    call: `loadgen-${process.pid}-${i}`,
   };
   records.push(rec);
-  const headers = { accept: 'application/json', 'user-agent': 'wiretrace-demo-loadgen/1' };
+  const headers = { accept: 'application/json', 'user-agent': 'wiretrace-demo-loadgen/1', 'x-demo-call': rec.call };
   if (p.traced) {
     rec.traceId = hex(16);
     rec.spanId = hex(8);

@@ -24,10 +24,14 @@ import {
   SERVICES, LOADGEN, HOST, DEFAULT_PORT_BASE, ports, processEnv, command,
 } from './topology.mjs';
 import { computeExpectations } from './expect.mjs';
+import { nginxCommand } from './nginx-proxy.mjs';
 
 const USAGE = `usage: node demo/run.mjs [--load] [--rate 50] [--duration S | --count N] [--concurrency 8]
   [--no-traceparent-fraction 0.1] [--seed 1] [--state-dir DIR] [--port-base 18080] [--verbose]
-       node demo/run.mjs --expect --state-dir DIR\n`;
+  [--no-propagation] [--proxy]
+       node demo/run.mjs --expect --state-dir DIR
+--no-propagation: no service sends trace headers (loadgen included); --proxy: loadgen goes
+through nginx (port base + 5, keep-alive pool to frontend).\n`;
 
 let parsed;
 try {
@@ -44,6 +48,8 @@ try {
     'port-base': { type: 'string', default: String(DEFAULT_PORT_BASE) },
     verbose: { type: 'boolean', default: false },
     expect: { type: 'boolean', default: false },
+    'no-propagation': { type: 'boolean', default: false },
+    proxy: { type: 'boolean', default: false },
   } });
 } catch (err) {
   process.stderr.write(`run: ${err.message}\n${USAGE}`);
@@ -70,13 +76,21 @@ fs.mkdirSync(stateDir, { recursive: true });
 // Old counters from an earlier run would be mistaken for this one's.
 for (const name of [...SERVICES.map((s) => s.name), 'loadgen', 'run']) fs.rmSync(path.join(stateDir, `${name}.json`), { force: true });
 
+for (const name of [...SERVICES.map((s) => s.name), 'loadgen']) fs.rmSync(path.join(stateDir, `${name}.calls.jsonl`), { force: true });
+// Services read DEMO_PROPAGATION from the environment processEnv() copies.
+if (opt['no-propagation']) process.env.DEMO_PROPAGATION = 'off';
+else delete process.env.DEMO_PROPAGATION;
+const PROXY = { name: 'nginx', language: 'nginx' };
+
 const log = (msg) => process.stdout.write(`demo: ${msg}\n`);
 const children = new Map(); // name -> ChildProcess
 let shuttingDown = false;
 
 /** Starts one demo process in its own process group, its output prefixed with its name. */
 function start(s, extraArgs = []) {
-  const [exe, args] = command(s, extraArgs);
+  const [exe, args] = s === PROXY
+    ? nginxCommand({ listenPort: portBase + 5, upstreamPort: portBase, dir: path.join(stateDir, 'nginx') })
+    : command(s, extraArgs);
   const child = spawn(exe, args, {
     env: processEnv(s, { portBase, stateDir, verbose: opt.verbose }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -142,6 +156,26 @@ function healthy(port, pid) {
   });
 }
 
+/** True when GET /healthz on `port` answers 200 (nginx answers it itself). */
+function healthyStatus(port) {
+  return new Promise((resolve) => {
+    const req = http.get({ host: HOST, port, path: '/healthz', agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function waitFor(name, check, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${name} did not become ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 // Once teardown has begun, the main flow must not go on (shutdown exits).
 const halted = () => new Promise(() => {});
 
@@ -157,6 +191,16 @@ async function waitHealthy(name, port, pid, timeoutMs = 10000) {
 
 const portOf = ports(portBase);
 for (const s of SERVICES) start(s);
+if (opt.proxy) {
+  const nginx = start(PROXY);
+  try {
+    await waitFor('nginx', () => healthyStatus(portBase + 5));
+  } catch (err) {
+    process.stderr.write(`demo: ${err.message}\n`);
+    await shutdown(1);
+  }
+  log(`nginx     proxy  pid ${String(nginx.pid).padEnd(7)} http://${HOST}:${portBase + 5} -> frontend (keepalive pool)`);
+}
 try {
   await Promise.all(SERVICES.map((s) => waitHealthy(s.name, portOf[s.name], children.get(s.name)?.pid)));
 } catch (err) {
@@ -172,6 +216,8 @@ const run = {
     url: `http://${HOST}:${portOf[s.name]}`, naming: s.naming, expectedName: s.expectedName,
   })),
   loadgen: null,
+  proxy: opt.proxy ? { name: 'nginx', pid: children.get('nginx')?.pid, port: portBase + 5 } : null,
+  propagation: !opt['no-propagation'],
 };
 for (const s of run.services) {
   log(`${s.name.padEnd(9)} ${s.language.padEnd(6)} pid ${String(s.pid).padEnd(7)} ${s.url}  (name from ${s.naming === 'derived' ? 'command line' : s.naming})`);
@@ -183,8 +229,10 @@ if (!opt.load) {
   log('ready; Ctrl-C to stop');
 } else {
   const out = path.join(stateDir, 'loadgen.json');
-  const args = ['--rate', opt.rate, '--concurrency', opt.concurrency, '--target', run.services[0].url,
-    '--no-traceparent-fraction', opt['no-traceparent-fraction'], '--seed', opt.seed, '--out', out];
+  const target = opt.proxy ? `http://${HOST}:${portBase + 5}` : run.services[0].url;
+  const noTp = opt['no-propagation'] ? '1' : opt['no-traceparent-fraction'];
+  const args = ['--rate', opt.rate, '--concurrency', opt.concurrency, '--target', target,
+    '--no-traceparent-fraction', noTp, '--seed', opt.seed, '--out', out];
   if (opt.duration !== undefined) args.push('--duration', opt.duration);
   if (opt.count !== undefined) args.push('--count', opt.count);
   const lg = start(LOADGEN, args);

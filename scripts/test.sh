@@ -7,5 +7,6 @@ bash scripts/setup.sh
 echo "[test] typecheck"
 npx tsc -p backend-agent/tsconfig.json --noEmit
 npx tsc -p test/tsconfig.json --noEmit
+# The plugin's typecheck and lint ran in setup's build:plugin.
 echo "[test] tests"
 bash scripts/run-tests.sh all

@@ -10,11 +10,13 @@ import type { Server } from 'node:http';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './util/log.js';
 import type { AgentHealth, CaptureState, HealthSource } from './model/health.js';
+import type { Span } from './model/span.js';
 import { checkThisHost } from './capture/preflight.js';
 import { LoaderProcess } from './capture/loader-process.js';
 import { FrameDecoder } from './capture/framing.js';
 import { IngestPipeline } from './pipeline.js';
 import { SpanWriter } from './spans/span-writer.js';
+import { SpanMetrics } from './export/span-metrics.js';
 import { openStore, StoreOpenError, type SpanStore } from './store/index.js';
 import { createApiServer } from './api/index.js';
 import { AGENT_VERSION } from './version.js';
@@ -52,7 +54,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const startedAtUs = Date.now() * 1000;
   const writer = new SpanWriter(store, log);
-  const pipeline = new IngestPipeline({ hostName: os.hostname(), log, sink: (spans) => writer.add(spans) });
+  const spanMetrics = new SpanMetrics();
+  const sink = (spans: Span[]): void => {
+    spanMetrics.record(spans);
+    writer.add(spans);
+  };
+  const pipeline = new IngestPipeline({ hostName: os.hostname(), log, sink, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
   let captureState: CaptureState = config.capture ? 'starting' : 'off';
   let captureError: string | undefined;
   const loader = config.capture
@@ -104,6 +111,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     store,
     health: healthSource,
     ...(config.token ? { token: config.token } : {}),
+    extraMetrics: () => spanMetrics.families(),
     logger: (fields) => log.debug('api', fields),
   });
   await listen(server, config.listenHost, config.listenPort).catch((err: unknown) => {

@@ -29,6 +29,8 @@ export interface AgentConfig {
   retentionMaxAgeMs: number;
   retentionMaxSizeBytes: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Request headers stored verbatim as `http.request.header.<name>` (evaluation; never used for linking). */
+  recordHeaders?: string[];
 }
 
 export class ConfigError extends Error {
@@ -60,6 +62,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'cgroup', env: 'WIRETRACE_CGROUPS', arg: 'PATH', help: 'capture only processes in this cgroup v2 directory (repeatable)', repeatable: true },
   { flag: 'retention-age', env: 'WIRETRACE_RETENTION_AGE', arg: 'DURATION', help: 'delete spans older than this, e.g. 30m, 24h, 7d (default 24h)' },
   { flag: 'retention-size', env: 'WIRETRACE_RETENTION_SIZE', arg: 'SIZE', help: 'keep the store under this size, e.g. 500MB, 2GiB (default 1GiB)' },
+  { flag: 'record-header', env: 'WIRETRACE_RECORD_HEADERS', arg: 'NAME', help: 'store this request header as attribute http.request.header.NAME (repeatable; for evaluation)', repeatable: true },
   { flag: 'log-level', env: 'WIRETRACE_LOG_LEVEL', arg: 'LEVEL', help: 'debug, info, warn or error (default info)' },
 ];
 
@@ -148,6 +151,11 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (values.has('capture') && config.capture) throw new ConfigError('--replay and --capture on exclude each other');
     config.replayPath = path.resolve(replay);
     config.capture = false;
+  }
+  const recordHeaders = get('record-header');
+  if (recordHeaders) {
+    for (const h of recordHeaders) if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) throw new ConfigError(`--record-header: "${h}" is not a header name`);
+    config.recordHeaders = [...new Set(recordHeaders.map((h) => h.toLowerCase()))];
   }
   const token = one('token');
   if (token !== undefined) {

@@ -25,6 +25,8 @@ export interface PipelineOptions {
   /** For tests: where /proc is. */
   procRoot?: string;
   detectors?: ProtocolDetector[];
+  /** Request headers to store as attributes (config --record-header). */
+  recordHeaders?: readonly string[];
 }
 
 export interface CaptureInfo {
@@ -57,6 +59,7 @@ export class IngestPipeline {
       redactQuery: (query) => redactor.redactQuery(query),
       toUnixUs: (ns) => Number((ns + this.realtimeOffsetNs) / 1000n),
       sessionKey: '0',
+      ...(opts.recordHeaders ? { recordHeaders: opts.recordHeaders } : {}),
     };
   }
 

@@ -38,6 +38,24 @@ function randomHex(bytes) {
 export const newTraceId = () => randomHex(16);
 export const newSpanId = () => randomHex(8);
 
+// ---- ground truth of who called whom -------------------------------------------
+// Every call carries `x-demo-call: <unique id>`; each service logs
+// "inbound call id -> outbound call id" to <service>.calls.jsonl. The agent is
+// told to record that header for evaluation only; it never links by it.
+
+export const PROPAGATE = process.env.DEMO_PROPAGATION !== 'off';
+const DEMO_CALL = 'x-demo-call';
+let callSeq = 0;
+
+/** Headers naming a new outbound call made while serving `req` (or from nowhere), logged as ground truth. */
+export function demoCallHeaders(service, req, target) {
+  const child = `${service}-${process.pid}-${++callSeq}`;
+  const parent = req?.headers?.[DEMO_CALL] ?? null;
+  const dir = process.env.DEMO_STATE_DIR;
+  if (dir) fs.appendFileSync(path.join(dir, `${service}.calls.jsonl`), JSON.stringify({ service, parent, child, target }) + '\n');
+  return { [DEMO_CALL]: child };
+}
+
 // ---- counters written to $DEMO_STATE_DIR/<service>.json ------------------------
 
 export class Counters {

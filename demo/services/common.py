@@ -47,13 +47,36 @@ def new_span_id():
             return s
 
 
-def child_headers(handler):
+PROPAGATE = os.environ.get("DEMO_PROPAGATION") != "off"
+_call_lock = threading.Lock()
+_call_seq = [0]
+
+
+def demo_call_header(handler, target):
+    """Ground truth: a unique id for this outbound call in `x-demo-call`, and a
+    line "inbound call id -> this id" in <service>.calls.jsonl. The agent only
+    records this header for evaluation; it never links by it."""
+    with _call_lock:
+        _call_seq[0] += 1
+        child = f"{handler.SERVICE}-{os.getpid()}-{_call_seq[0]}"
+        state_dir = os.environ.get("DEMO_STATE_DIR")
+        if state_dir:
+            line = json.dumps({"service": handler.SERVICE, "parent": handler.headers.get("x-demo-call"),
+                               "child": child, "target": target})
+            with open(os.path.join(state_dir, f"{handler.SERVICE}.calls.jsonl"), "a") as f:
+                f.write(line + "\n")
+    return {"x-demo-call": child}
+
+
+def child_headers(handler, target="?"):
     """Headers for one outbound call: same trace, a new span id per call.
-    Nothing when the inbound request carried no valid context."""
+    No trace headers when the inbound request carried no valid context or
+    propagation is off (DEMO_PROPAGATION=off); always the ground-truth id."""
+    call = demo_call_header(handler, target)
     tp = parse_traceparent(handler.headers.get("traceparent"))
-    if tp is None:
-        return {}
-    headers = {"traceparent": f"00-{tp[0]}-{new_span_id()}-{tp[2]}"}
+    if tp is None or not PROPAGATE:
+        return call
+    headers = {**call, "traceparent": f"00-{tp[0]}-{new_span_id()}-{tp[2]}"}
     if handler.headers.get("tracestate"):
         headers["tracestate"] = handler.headers["tracestate"]
     return headers

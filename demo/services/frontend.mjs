@@ -8,7 +8,7 @@
 
 import http from 'node:http';
 import {
-  serve, callJson, sendJson, sleep, envPort, newSpanId, newTraceId,
+  serve, callJson, sendJson, sleep, envPort, newSpanId, newTraceId, demoCallHeaders, PROPAGATE,
 } from './common.mjs';
 
 const PORT = envPort('FRONTEND_PORT', 18080);
@@ -29,8 +29,11 @@ function spanContext(req, trace) {
   const tracestate = req.headers.tracestate;
   return {
     traceresponse: `00-${traceId}-${spanId}-${flags}`,
-    childHeaders() {
-      const h = { traceparent: `00-${traceId}-${newSpanId()}-${flags}` };
+    childHeaders(target) {
+      const h = demoCallHeaders('frontend', req, target);
+      // DEMO_PROPAGATION=off: behave like an uninstrumented service.
+      if (!PROPAGATE) return h;
+      h.traceparent = `00-${traceId}-${newSpanId()}-${flags}`;
       if (tracestate) h.tracestate = tracestate;
       return h;
     },
@@ -46,7 +49,7 @@ async function checkout({ req, res, url, trace }) {
   if (!Number.isInteger(item) || item < 1) return reply(400, { error: 'item must be a positive integer' });
 
   const product = await callJson(counters, 'catalog', {
-    port: CATALOG_PORT, path: `/items/${item}`, headers: ctx.childHeaders(), agent: false,
+    port: CATALOG_PORT, path: `/items/${item}`, headers: ctx.childHeaders('catalog'), agent: false,
   });
   if (product.status === 404) return reply(404, { error: 'no such item', item });
   if (product.status !== 200) return reply(502, { error: 'catalog unavailable' });
@@ -54,7 +57,7 @@ async function checkout({ req, res, url, trace }) {
   await sleep(1 + (item % 3)); // pretend to build the cart
 
   const order = await callJson(counters, 'orders', {
-    port: ORDERS_PORT, path: `/orders/${item}`, headers: ctx.childHeaders(), agent: ordersAgent,
+    port: ORDERS_PORT, path: `/orders/${item}`, headers: ctx.childHeaders('orders'), agent: ordersAgent,
   });
   // 402 (declined) and 409 (out of stock) pass through; server errors become 502.
   const status = order.status === 200 || order.status === 402 || order.status === 409 ? order.status : 502;
@@ -65,7 +68,7 @@ async function browse({ req, res, url, trace }) {
   const ctx = spanContext(req, trace);
   const page = Math.max(1, Number.parseInt(url.searchParams.get('page') ?? '1', 10) || 1);
   const list = await callJson(counters, 'catalog', {
-    port: CATALOG_PORT, path: `/items?page=${page}`, headers: ctx.childHeaders(), agent: false,
+    port: CATALOG_PORT, path: `/items?page=${page}`, headers: ctx.childHeaders('catalog'), agent: false,
   });
   if (list.status !== 200) return sendJson(res, 502, { error: 'catalog unavailable' }, { traceresponse: ctx.traceresponse });
   // Deliberately streamed: no Content-Length, two writes, so the response goes

@@ -4,7 +4,7 @@
 // headers. Named by SERVICE_NAME (set by the runner).
 
 import http from 'node:http';
-import { serve, callJson, sendJson, sleep, envPort } from './common.mjs';
+import { serve, callJson, sendJson, sleep, envPort, demoCallHeaders } from './common.mjs';
 
 const PORT = envPort('INVENTORY_PORT', 18082);
 const CATALOG_PORT = envPort('CATALOG_PORT', 18084);
@@ -14,11 +14,11 @@ const catalogAgent = new http.Agent({ keepAlive: true, timeout: 4000 });
 
 let counters;
 
-async function stock({ res, match }) {
+async function stock({ req, res, match }) {
   const item = Number(match[1]);
   // Fresh headers: no traceparent, tracestate or baggage is forwarded.
   const product = await callJson(counters, 'catalog', {
-    port: CATALOG_PORT, path: `/items/${item}`, agent: catalogAgent,
+    port: CATALOG_PORT, path: `/items/${item}`, agent: catalogAgent, headers: demoCallHeaders('inventory', req, 'catalog'),
   });
   if (product.status === 404) return sendJson(res, 404, { error: 'no such item', item });
   if (product.status !== 200) return sendJson(res, 502, { error: 'catalog unavailable' });

@@ -25,7 +25,7 @@ class OrdersHandler(Handler):
 
     def call(self, target, conn, method, path, body=None):
         """One outbound call, counted under target: (status or None, json)."""
-        headers = {"Accept": "application/json", **child_headers(self)}
+        headers = {"Accept": "application/json", **child_headers(self, target)}
         data = None
         if body is not None:
             data = json.dumps(body).encode()

@@ -67,3 +67,10 @@ test('--help and --version short-circuit', () => {
   assert.equal(parseConfig(['--db', 'x', '--help'], {}).kind, 'help');
   assert.equal(parseConfig(['--version'], {}).kind, 'version');
 });
+
+test('--record-header is repeatable, lowercased, deduplicated, and rejects non-header names', () => {
+  assert.equal(run([]).recordHeaders, undefined);
+  assert.deepEqual(run(['--record-header', 'X-Demo-Call', '--record-header', 'x-demo-call', '--record-header', 'x-tenant']).recordHeaders, ['x-demo-call', 'x-tenant']);
+  assert.deepEqual(run([], { WIRETRACE_RECORD_HEADERS: 'a-b, c' }).recordHeaders, ['a-b', 'c']);
+  assert.throws(() => parseConfig(['--record-header', 'bad header'], {}), ConfigError);
+});

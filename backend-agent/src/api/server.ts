@@ -11,7 +11,7 @@ import { ApiError } from './api-error.js';
 import { bearerTokenCheck, type TokenCheck } from './auth.js';
 import { jaegerErrorBody, jaegerRoutes } from './jaeger/routes.js';
 import { agentMetricFamilies } from './metrics/agent-metrics.js';
-import { EXPOSITION_CONTENT_TYPE, renderExposition } from './metrics/prometheus-text.js';
+import { EXPOSITION_CONTENT_TYPE, renderExposition, type MetricFamily } from './metrics/prometheus-text.js';
 import { RequestCounter } from './metrics/request-counter.js';
 import { nativeRoutes } from './native/routes.js';
 import { Router, type ApiFamily, type ApiResponse, type Route, type RouteMatch } from './router.js';
@@ -26,6 +26,8 @@ export interface ApiServerOptions {
   logger?: (obj: Record<string, unknown>) => void;
   /** Current time in Unix µs, for default time windows (tests inject a fixed clock). */
   now?: () => number;
+  /** More metric families for /metrics, read at scrape time (the agent's span metrics). */
+  extraMetrics?: () => MetricFamily[];
 }
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -45,14 +47,17 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function serviceRoutes(store: SpanStore, health: HealthSource, requests: RequestCounter): Route[] {
+function serviceRoutes(store: SpanStore, health: HealthSource, requests: RequestCounter, extraMetrics: () => MetricFamily[]): Route[] {
   return [
     { template: '/api/health', family: 'plain', public: true, handle: () => ({ json: health.health() }) },
     {
       template: '/metrics',
       family: 'plain',
       handle: () => ({
-        text: renderExposition(agentMetricFamilies({ health: health.health(), store: store.stats(), requests: requests.snapshot() })),
+        text: renderExposition([
+          ...agentMetricFamilies({ health: health.health(), store: store.stats(), requests: requests.snapshot() }),
+          ...extraMetrics(),
+        ]),
         contentType: EXPOSITION_CONTENT_TYPE,
       }),
     },
@@ -62,7 +67,7 @@ function serviceRoutes(store: SpanStore, health: HealthSource, requests: Request
 export function createApiServer(options: ApiServerOptions): http.Server {
   const requests = new RequestCounter();
   const router = new Router([
-    ...serviceRoutes(options.store, options.health, requests),
+    ...serviceRoutes(options.store, options.health, requests, options.extraMetrics ?? (() => [])),
     ...nativeRoutes(options.store),
     ...jaegerRoutes(options.store),
   ]);

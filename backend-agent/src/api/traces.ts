@@ -1,19 +1,27 @@
-/** Loading traces for serving: every served trace goes through assembleTrace. */
+/**
+ * Loading traces for serving: every served trace is built at query time
+ * (reconstruct/trace-builder.ts), so header-less hops stored under ids of
+ * their own come back as one tree named after its root.
+ */
 import type { Span } from '../model/span.js';
-import { assembleTrace } from '../reconstruct/index.js';
+import { buildTrace, buildTraces } from '../reconstruct/index.js';
 import type { SpanStore } from '../store/index.js';
 
-export function loadAssembledTrace(store: SpanStore, traceId: string): Span[] {
-  return assembleTrace(store.getTrace(traceId));
+/** The tree holding trace `traceId` (any stored trace id of it); undefined when unknown. */
+export function loadReconstructedTrace(store: SpanStore, traceId: string): { traceId: string; spans: Span[] } | undefined {
+  const built = buildTrace(store, traceId);
+  return built && { traceId: built.traceId, spans: built.spans };
 }
 
-/** Assembled traces in the order of `traceIds`; ids with no spans are left out. */
-export function loadAssembledTraces(store: SpanStore, traceIds: readonly string[]): Array<{ traceId: string; spans: Span[] }> {
-  const byId = store.getTraces(traceIds);
-  const out: Array<{ traceId: string; spans: Span[] }> = [];
-  for (const traceId of traceIds) {
-    const spans = byId.get(traceId);
-    if (spans && spans.length > 0) out.push({ traceId, spans: assembleTrace(spans) });
-  }
-  return out;
+/** The spans of the tree holding `traceId`; empty when unknown. */
+export function loadAssembledTrace(store: SpanStore, traceId: string): Span[] {
+  return loadReconstructedTrace(store, traceId)?.spans ?? [];
+}
+
+/**
+ * Trees for `traceIds` in that order, each once; ids with no spans are left
+ * out. `traceId` is the tree's id, which for an id inside a tree is its root's.
+ */
+export function loadAssembledTraces(store: SpanStore, traceIds: readonly string[]): Array<{ traceId: string; spans: Span[]; memberTraceIds: string[] }> {
+  return buildTraces(store, traceIds);
 }

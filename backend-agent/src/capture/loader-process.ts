@@ -24,6 +24,11 @@ export interface LoaderOptions {
   /** Back-off bounds for restarts, ms. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * A loader that ran this long before dying restarts after the minimum back-off again;
+   * one that dies sooner keeps doubling it. Default 30 s.
+   */
+  stableAfterMs?: number;
 }
 
 export type LoaderState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
@@ -44,6 +49,8 @@ export class LoaderProcess {
   private backoffMs: number;
   private restartTimer: NodeJS.Timeout | undefined;
   private everRan = false;
+  /** When the current loader said it attached (ms since epoch), undefined before that. */
+  private readyAt: number | undefined;
   private readyResolvers: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   state: LoaderState = 'stopped';
   restarts = 0;
@@ -78,6 +85,7 @@ export class LoaderProcess {
     log.info('starting eBPF loader', { path: this.opts.loaderPath, args });
     const child = spawn(this.opts.loaderPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
+    this.readyAt = undefined;
     const decoder = new FrameDecoder();
     let stderrTail = '';
 
@@ -127,6 +135,11 @@ export class LoaderProcess {
         return;
       }
       this.restarts++;
+      // Reset only after a stable run: resetting on "ready" let a loader that crashes just
+      // after attaching restart (and re-attach 26 tracepoints) every ~2 s forever.
+      if (this.readyAt !== undefined && Date.now() - this.readyAt >= (this.opts.stableAfterMs ?? 30_000)) {
+        this.backoffMs = this.opts.minBackoffMs ?? 500;
+      }
       log.warn('loader died; restarting', { error: why, backoffMs: this.backoffMs, restarts: this.restarts });
       this.setState('restarting', why);
       this.restartTimer = setTimeout(() => {
@@ -142,7 +155,7 @@ export class LoaderProcess {
     const body = line.replace(/^wiretrace-loader:\s*/, '');
     if (body.startsWith('ready:')) {
       this.everRan = true;
-      this.backoffMs = this.opts.minBackoffMs ?? 500;
+      this.readyAt = Date.now();
       this.lastError = undefined;
       this.setState('running');
       log.info('eBPF capture running', { loader: body.slice(6).trim() });

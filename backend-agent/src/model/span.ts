@@ -82,6 +82,10 @@ export interface SpanLink {
   method: LinkMethod;
   /** 0..1; 1 for header links. */
   confidence: number;
+  /** Other parents that were possible and not chosen (inferred links only). */
+  alternatives?: number;
+  /** Socket joins: client-observed minus server-observed duration, ns (time on the wire and in kernels). */
+  networkTimeNs?: number;
 }
 
 export interface Span {

@@ -4,14 +4,19 @@
  * access, input spans are not mutated, the same spans in any order give the
  * same output.
  */
-import type { Span } from '../model/span.js';
+import type { Span, SpanLink } from '../model/span.js';
 import { canonicalOrder } from './canonical-order.js';
-import { containmentLinks } from './containment-links.js';
+import { separateForwardedContexts } from './forwarded-context.js';
 import { headerLinks } from './header-links.js';
+import { inProcessLinks } from './in-process-links.js';
+import { socketJoinLinks } from './socket-join-links.js';
 import type { LinkLayer, LinkProposal, WorkingSet } from './link-layer.js';
 
-/** Header links first (certain), then in-process containment (inferred). */
-export const DEFAULT_LAYERS: readonly LinkLayer[] = [headerLinks, containmentLinks];
+/**
+ * Header links first (certain), then the two sides of one exchange (exact on
+ * one host), then in-process causality (thread, correlation id, timing).
+ */
+export const DEFAULT_LAYERS: readonly LinkLayer[] = [headerLinks, socketJoinLinks, inProcessLinks];
 
 class MutableWorkingSet implements WorkingSet {
   readonly spans: Span[];
@@ -56,14 +61,21 @@ class MutableWorkingSet implements WorkingSet {
     this.spans[p.child] = {
       ...child,
       parentSpanId: p.parentSpanId,
-      parentLink: { traceId: child.traceId, spanId: p.parentSpanId, method: p.method, confidence: p.confidence },
+      parentLink: linkOf(child.traceId, p),
     };
   }
 }
 
+function linkOf(traceId: string, p: LinkProposal): SpanLink {
+  const link: SpanLink = { traceId, spanId: p.parentSpanId, method: p.method, confidence: p.confidence };
+  if (p.alternatives !== undefined) link.alternatives = p.alternatives;
+  if (p.networkTimeNs !== undefined) link.networkTimeNs = p.networkTimeNs;
+  return link;
+}
+
 export function assembleTrace(spans: readonly Span[], layers: readonly LinkLayer[] = DEFAULT_LAYERS): Span[] {
   // Shallow copies: callers may annotate the result without touching their input.
-  const ws = new MutableWorkingSet(canonicalOrder(spans).map((s) => ({ ...s })));
+  const ws = new MutableWorkingSet(separateForwardedContexts(canonicalOrder(spans).map((s) => ({ ...s }))));
   for (const layer of layers) {
     const proposals = [...layer.propose(ws)].sort((a, b) => a.child - b.child);
     for (const proposal of proposals) ws.apply(proposal);

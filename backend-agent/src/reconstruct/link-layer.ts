@@ -4,7 +4,7 @@
  * so far) and proposes parent links for spans that have none; the assembler
  * applies them (first layer to link a span wins) and runs the next layer on
  * the result. Layers are pure and never mutate spans, so a new inference
- * (socket joins, correlation ids, timing across processes) is one more
+ * (socket joins, correlation ids, timing) is one more
  * function appended to the list.
  */
 import type { LinkMethod, Span } from '../model/span.js';
@@ -25,6 +25,10 @@ export interface LinkProposal {
   method: LinkMethod;
   /** 0..1: 1 only for links read from headers. */
   confidence: number;
+  /** Other candidate parents that were not chosen. */
+  alternatives?: number;
+  /** Socket joins only: client duration minus server duration, ns. */
+  networkTimeNs?: number;
 }
 
 export interface LinkLayer {

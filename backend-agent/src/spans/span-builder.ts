@@ -35,6 +35,8 @@ export interface SpanBuilderDeps {
   toUnixUs(monotonicNs: bigint): number;
   /** Makes derived ids unique to this capture session (loader start), since conn ids restart with it. */
   sessionKey: string;
+  /** Lowercase request header names stored verbatim as attributes (evaluation only, never used for linking). */
+  recordHeaders?: readonly string[];
 }
 
 const MAX_HEADER_ATTRIBUTE = 512;
@@ -94,23 +96,18 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
     'http.request.size': req.headerBytes + req.bodyBytes,
   };
   if (query) attributes['url.query'] = query;
-  if (kind === 'client') {
-    attributes['server.address'] = host ? stripPort(host) : remote.address;
-    attributes['server.port'] = remote.port;
-    attributes['network.peer.address'] = remote.address;
-    attributes['network.peer.port'] = remote.port;
-    attributes['network.local.address'] = local.address;
-    attributes['network.local.port'] = local.port;
-  } else {
-    attributes['server.address'] = host ? stripPort(host) : local.address;
-    attributes['server.port'] = local.port;
+  // The server is the remote end for a client span, this end for a server span.
+  const serverEnd = kind === 'client' ? remote : local;
+  attributes['server.address'] = host ? stripPort(host) : serverEnd.address;
+  attributes['server.port'] = serverEnd.port;
+  if (kind === 'server') {
     attributes['client.address'] = remote.address;
     attributes['client.port'] = remote.port;
-    attributes['network.peer.address'] = remote.address;
-    attributes['network.peer.port'] = remote.port;
-    attributes['network.local.address'] = local.address;
-    attributes['network.local.port'] = local.port;
   }
+  attributes['network.peer.address'] = remote.address;
+  attributes['network.peer.port'] = remote.port;
+  attributes['network.local.address'] = local.address;
+  attributes['network.local.port'] = local.port;
   if (res) {
     attributes['http.response.status_code'] = res.statusCode;
     attributes['http.response.body.size'] = res.bodyBytes;
@@ -123,9 +120,13 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   }
   if (context?.traceState) attributes['w3c.tracestate'] = context.traceState.slice(0, MAX_HEADER_ATTRIBUTE);
   if (process.containerId) attributes['container.id'] = process.containerId;
-  // Redaction runs on every header we keep, even the ones we only count today.
-  const keptHeaders = deps.redactHeaders(req.headers).filter(([n]) => n === 'authorization' || n === 'cookie');
-  for (const [name, value] of keptHeaders) attributes[`http.request.header.${name}`] = value;
+  // Headers kept as attributes go through redaction first: the scheme of an
+  // Authorization header is worth seeing, its credentials never are, and a
+  // user recording a sensitive header by name still gets it redacted.
+  const wanted = new Set(['authorization', ...(deps.recordHeaders ?? [])]);
+  for (const [name, value] of deps.redactHeaders(req.headers.filter(([n]) => wanted.has(n)))) {
+    attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
+  }
 
   const span: Span = {
     traceId,

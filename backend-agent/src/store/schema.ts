@@ -100,6 +100,19 @@ CREATE TRIGGER spans_after_delete AFTER DELETE ON spans BEGIN
 END;
 `;
 
+/**
+ * v3: a span's identity includes the process that saw it. A proxy that
+ * forwards a trace header unchanged (nginx by default) makes a client span
+ * with the very same trace and span id as its caller's client span (a client
+ * span takes its id from the header it sends); keyed on ids alone, one of the
+ * two would replace the other. Reconstruction tells them apart at query time.
+ * Same name, same leading trace_id column: getTrace's lookup is unchanged.
+ */
+const identityWithProcess = `
+DROP INDEX spans_identity;
+CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id, kind, host, pid);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -110,5 +123,10 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
     version: 2,
     description: 'operations catalog and span counter, maintained by triggers',
     up: (db: Database.Database) => void db.exec(createCatalogs),
+  },
+  {
+    version: 3,
+    description: 'span identity includes host and pid (proxies forwarding a trace header unchanged)',
+    up: (db: Database.Database) => void db.exec(identityWithProcess),
   },
 ];

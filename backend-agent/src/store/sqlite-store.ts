@@ -24,6 +24,7 @@ import { SCHEMA_MIGRATIONS } from './schema.js';
 import { SPAN_COLUMNS, rowToSpan, spanToRow } from './span-row.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
 import { aggregateDependencies, type DependencyStats } from './dependencies.js';
+import { bucketEdges, type EdgeSeries } from './edge-timeseries.js';
 import { RetentionRunner, databaseSizeBytes, type RetentionOptions, type RetentionPolicy, type RetentionResult } from './retention.js';
 
 export interface StoreOptions {
@@ -56,13 +57,19 @@ export interface SpanStore {
    * Stores a batch in one transaction. Idempotent per (traceId, spanId, kind):
    * storing the same span again replaces it. Throws StoreWriteError when the
    * database cannot be written (read-only, disk full, I/O error); the batch is
-   * then not stored at all.
+   * then not stored at all. (Identity also includes host and pid: see schema v3.)
    */
   insertSpans(spans: readonly Span[]): void;
   /** All stored spans of one trace (32 lowercase hex), ordered by start. Empty when unknown. */
   getTrace(traceId: string): Span[];
   /** Several traces at once (one query); traces with no spans are absent from the map. */
   getTraces(traceIds: readonly string[]): Map<string, Span[]>;
+  /**
+   * Spans starting in [startUs, endUs], oldest first, at most `limit`: the
+   * candidates trace reconstruction links a trace's spans with (an index range
+   * scan on start time, never the whole store).
+   */
+  spansStartingBetween(startUs: number, endUs: number, limit: number): Span[];
   /** Trace ids with a span matching every filter, most recent matching span first. */
   findTraces(q: TraceQuery): string[];
   /** Raw spans matching every filter, newest first. */
@@ -73,6 +80,8 @@ export interface SpanStore {
   dependencies(startUs: number, endUs: number): DependencyEdge[];
   /** dependencies() plus client- and server-side latency percentiles per edge. */
   dependencyStats(startUs: number, endUs: number): DependencyStats[];
+  /** dependencyStats() per time bucket of stepUs from startUs, per edge (edge-timeseries.ts). */
+  edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[];
   stats(): StoreStats;
   /** StoreHealth for /api/health: stats plus the last write error, if writes are failing. */
   health(): StoreHealth;
@@ -170,6 +179,7 @@ export function openStore(options: StoreOptions): SpanStore {
 }
 
 interface DependencyRow {
+  start_us: number;
   kind: SpanKind;
   service: string;
   peer_service: string;
@@ -197,7 +207,8 @@ class SqliteSpanStore implements SpanStore {
     this.retention = this.readonly ? undefined : new RetentionRunner(db);
     const columns = SPAN_COLUMNS.join(', ');
     const values = SPAN_COLUMNS.map((c) => `@${c}`).join(', ');
-    const updates = SPAN_COLUMNS.filter((c) => c !== 'trace_id' && c !== 'span_id' && c !== 'kind')
+    const identity = ['trace_id', 'span_id', 'kind', 'host', 'pid'];
+    const updates = SPAN_COLUMNS.filter((c) => !identity.includes(c))
       .map((c) => `${c} = excluded.${c}`)
       .join(', ');
     this.statements = {
@@ -206,10 +217,15 @@ class SqliteSpanStore implements SpanStore {
       upsert: this.readonly
         ? undefined
         : db.prepare(
-            `INSERT INTO spans (${columns}) VALUES (${values}) ON CONFLICT (trace_id, span_id, kind) DO UPDATE SET ${updates}`,
+            `INSERT INTO spans (${columns}) VALUES (${values}) ON CONFLICT (${identity.join(', ')}) DO UPDATE SET ${updates}`,
           ),
       trace: db
         .prepare<[string], string>('SELECT span_json FROM spans WHERE trace_id = ? ORDER BY start_us, span_id, kind')
+        .pluck(),
+      startingBetween: db
+        .prepare<[number, number, number], string>(
+          'SELECT span_json FROM spans WHERE start_us >= ? AND start_us <= ? ORDER BY start_us, span_id, kind LIMIT ?',
+        )
         .pluck(),
       services: db.prepare<[], string>('SELECT DISTINCT service FROM operations ORDER BY service').pluck(),
       operations: db.prepare<[string], { name: string; kind: SpanKind }>(
@@ -229,7 +245,7 @@ class SqliteSpanStore implements SpanStore {
           ORDER BY parent, child`,
       ),
       dependencySamples: db.prepare<[number, number], DependencyRow>(
-        `SELECT kind, service, peer_service, peer_local, status, duration_ns
+        `SELECT start_us, kind, service, peer_service, peer_local, status, duration_ns
            FROM spans WHERE start_us >= ? AND start_us <= ?`,
       ),
       spanCount: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'spans'").pluck(),
@@ -304,6 +320,12 @@ class SqliteSpanStore implements SpanStore {
     return result;
   }
 
+  spansStartingBetween(startUs: number, endUs: number, limit: number): Span[] {
+    const n = Math.max(0, Math.floor(limit));
+    if (n === 0) return [];
+    return this.statements.startingBetween.all(Math.floor(startUs), Math.ceil(endUs), n).map(rowToSpan);
+  }
+
   findTraces(q: TraceQuery): string[] {
     const limit = Math.max(0, Math.floor(q.limit));
     if (limit === 0) return [];
@@ -359,6 +381,24 @@ class SqliteSpanStore implements SpanStore {
       }
     }
     return aggregateDependencies(samples());
+  }
+
+  edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[] {
+    const rows = this.statements.dependencySamples.iterate(Math.floor(startUs), Math.ceil(endUs));
+    function* samples() {
+      for (const r of rows) {
+        yield {
+          startUs: r.start_us,
+          kind: r.kind,
+          service: r.service,
+          peerService: r.peer_service,
+          peerLocal: r.peer_local === 1,
+          status: r.status,
+          durationNs: r.duration_ns,
+        };
+      }
+    }
+    return bucketEdges(samples(), startUs, endUs, stepUs);
   }
 
   stats(): StoreStats {

@@ -120,7 +120,8 @@ describe('assembleTrace: in-process containment', () => {
       const c = byId(assembleTrace(shuffled(spans, seed)), spanIdOf(2));
       assert.equal(c.parentSpanId, spanIdOf(3));
       assert.equal(c.parentLink?.method, 'thread');
-      assert.ok(Math.abs(c.parentLink!.confidence - 0.7) < 1e-9, 'ambiguous: 0.9 - 0.2');
+      assert.ok(Math.abs(c.parentLink!.confidence - 0.85) < 1e-9, 'another request in flight: 0.95 - 0.1');
+      assert.equal(c.parentLink?.alternatives, 1);
     }
   });
 

@@ -130,7 +130,7 @@ describe('schema migrations', () => {
     const db = new Database(file);
     runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 1), file);
     db.close();
-    assert.throws(() => openStore({ path: file, retention: {}, readonly: true }), /schema version 1 is older than 2; open it read-write once/);
+    assert.throws(() => openStore({ path: file, retention: {}, readonly: true }), /schema version 1 is older than \d+; open it read-write once/);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 

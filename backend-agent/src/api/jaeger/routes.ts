@@ -10,7 +10,7 @@ import { badRequest, notFound } from '../api-error.js';
 import { QueryReader } from '../query-params.js';
 import type { ApiResponse, RequestContext, Route } from '../router.js';
 import { normalizeTraceId } from '../trace-id.js';
-import { loadAssembledTrace, loadAssembledTraces } from '../traces.js';
+import { loadAssembledTraces, loadReconstructedTrace } from '../traces.js';
 import { toJaegerTrace } from './trace-json.js';
 
 export const DEFAULT_TRACE_LIMIT = 100; // jaeger-query's default
@@ -76,7 +76,7 @@ function searchTraces(store: SpanStore, ctx: RequestContext): ApiResponse {
     q.done();
     // Jaeger's "get these traces" form: found traces in data, misses in errors.
     const found = loadAssembledTraces(store, traceIds);
-    const foundIds = new Set(found.map((t) => t.traceId));
+    const foundIds = new Set(found.flatMap((t) => [t.traceId, ...t.memberTraceIds]));
     const missing = traceIds.filter((id) => !foundIds.has(id)).map((id) => ({ code: 404, msg: 'trace not found', traceID: id }));
     return ok(jaegerEnvelope(found.map((t) => toJaegerTrace(t.traceId, t.spans)), missing.length > 0 ? missing : null));
   }
@@ -108,9 +108,10 @@ function getTrace(store: SpanStore, ctx: RequestContext): ApiResponse {
   const raw = ctx.path.traceID!;
   const traceId = normalizeTraceId(raw);
   if (traceId === undefined) throw badRequest(`malformed trace id '${raw.slice(0, 64)}': expected 1 to 32 hex digits`);
-  const spans = loadAssembledTrace(store, traceId);
-  if (spans.length === 0) throw notFound('trace not found');
-  return ok(jaegerEnvelope([toJaegerTrace(traceId, spans)]));
+  const trace = loadReconstructedTrace(store, traceId);
+  if (!trace) throw notFound('trace not found');
+  // The tree's id: for a span inside a header-less tree, its root's trace id.
+  return ok(jaegerEnvelope([toJaegerTrace(trace.traceId, trace.spans)]));
 }
 
 function dependencies(store: SpanStore, ctx: RequestContext): ApiResponse {

@@ -105,6 +105,8 @@ export function spanTags(span: Span): JaegerTag[] {
       seen.add('wiretrace.link.confidence');
       tags.push({ key: 'wiretrace.link.confidence', type: 'float64', value: span.parentLink.confidence });
     }
+    add('wiretrace.link.alternatives', span.parentLink.alternatives);
+    add('wiretrace.network_time_ns', span.parentLink.networkTimeNs);
   }
   return tags;
 }

@@ -5,11 +5,16 @@
  * here), and HELP text and label values are escaped as the format requires.
  */
 
-export type MetricType = 'counter' | 'gauge';
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+/** The per-sample name suffixes a histogram family is made of. */
+export type HistogramSuffix = '_bucket' | '_sum' | '_count';
 
 export interface MetricSample {
   labels?: Readonly<Record<string, string>>;
   value: number;
+  /** Histogram families only: which of the series' parts this sample is. */
+  suffix?: HistogramSuffix;
 }
 
 export interface MetricFamily {
@@ -48,6 +53,11 @@ function checkFamily(family: MetricFamily): void {
     throw new Error(`counter ${family.name} must end in _total`);
   }
   for (const sample of family.samples) {
+    // Every histogram sample names its part; other types never have parts.
+    if ((family.type === 'histogram') !== (sample.suffix !== undefined)) {
+      throw new Error(`sample suffix ${sample.suffix ?? 'none'} does not fit ${family.type} ${family.name}`);
+    }
+    if (sample.suffix === '_bucket' && sample.labels?.['le'] === undefined) throw new Error(`bucket of ${family.name} without le`);
     for (const label of Object.keys(sample.labels ?? {})) {
       if (!LABEL_NAME.test(label) || label.startsWith('__')) throw new Error(`invalid label name ${label} on ${family.name}`);
     }
@@ -70,7 +80,7 @@ export function renderExposition(families: readonly MetricFamily[]): string {
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${family.name} ${family.type}`);
     for (const sample of family.samples) {
-      lines.push(`${family.name}${renderLabels(sample.labels)} ${formatValue(sample.value)}`);
+      lines.push(`${family.name}${sample.suffix ?? ''}${renderLabels(sample.labels)} ${formatValue(sample.value)}`);
     }
   }
   // The format requires a line feed after the last line.

@@ -9,13 +9,17 @@ import { badRequest, notFound } from '../api-error.js';
 import { QueryReader } from '../query-params.js';
 import type { ApiResponse, RequestContext, Route } from '../router.js';
 import { normalizeTraceId } from '../trace-id.js';
-import { loadAssembledTrace, loadAssembledTraces } from '../traces.js';
+import { loadAssembledTraces, loadReconstructedTrace } from '../traces.js';
 import { summarizeTrace } from './trace-summary.js';
 
 export const DEFAULT_NATIVE_LIMIT = 100;
 export const MAX_SPAN_LIMIT = 10_000;
 export const MAX_NATIVE_TRACE_LIMIT = 1000;
 export const DEFAULT_DEPENDENCY_WINDOW_US = 3600 * 1e6;
+/** Buckets per edge series at most: Grafana's own maxDataPoints ceiling is of this order. */
+export const MAX_EDGE_BUCKETS = 11_000;
+/** Default bucket count when `step` is absent. */
+const DEFAULT_EDGE_BUCKETS = 60;
 
 const KINDS = ['client', 'server'] as const;
 const STATUSES: readonly SpanStatus[] = ['unset', 'ok', 'error'];
@@ -60,9 +64,10 @@ function getTrace(store: SpanStore, ctx: RequestContext): ApiResponse {
   const raw = ctx.path.traceId!;
   const traceId = normalizeTraceId(raw);
   if (traceId === undefined) throw badRequest(`malformed trace id '${raw.slice(0, 64)}': expected 1 to 32 hex digits`);
-  const spans = loadAssembledTrace(store, traceId);
-  if (spans.length === 0) throw notFound('trace not found');
-  return { json: { traceId, spans } };
+  const trace = loadReconstructedTrace(store, traceId);
+  if (!trace) throw notFound('trace not found');
+  // The tree's id: for a span inside a header-less tree, its root's trace id.
+  return { json: { traceId: trace.traceId, spans: trace.spans } };
 }
 
 function searchTraces(store: SpanStore, ctx: RequestContext): ApiResponse {
@@ -95,6 +100,22 @@ function dependencies(store: SpanStore, ctx: RequestContext): ApiResponse {
   return { json: { startUs, endUs, dependencies: store.dependencyStats(startUs, endUs) } };
 }
 
+function edgeTimeseries(store: SpanStore, ctx: RequestContext): ApiResponse {
+  const q = new QueryReader(ctx.query);
+  const endUs = q.timestamp('end') ?? ctx.nowUs;
+  const startUs = q.timestamp('start') ?? Math.max(0, endUs - DEFAULT_DEPENDENCY_WINDOW_US);
+  const stepNs = q.duration('step');
+  if (startUs > endUs) q.fail("'start' must not be after 'end'");
+  if (stepNs !== undefined && stepNs < 1_000) q.fail("'step' must be at least 1us");
+  const windowUs = endUs - startUs;
+  const stepUs = stepNs !== undefined ? Math.floor(stepNs / 1000) : Math.max(1_000_000, Math.ceil((windowUs + 1) / DEFAULT_EDGE_BUCKETS));
+  if (stepUs >= 1 && Math.floor(windowUs / stepUs) + 1 > MAX_EDGE_BUCKETS) {
+    q.fail(`'step' too small: more than ${MAX_EDGE_BUCKETS} buckets between 'start' and 'end'`);
+  }
+  q.done();
+  return { json: { startUs, endUs, stepUs, edges: store.edgeTimeseries(startUs, endUs, stepUs) } };
+}
+
 export function nativeRoutes(store: SpanStore): Route[] {
   const route = (template: string, handle: (store: SpanStore, ctx: RequestContext) => ApiResponse): Route => ({
     template,
@@ -108,5 +129,6 @@ export function nativeRoutes(store: SpanStore): Route[] {
     route('/api/v1/traces/{traceId}', getTrace),
     route('/api/v1/spans', searchSpans),
     route('/api/v1/dependencies', dependencies),
+    route('/api/v1/edges/timeseries', edgeTimeseries),
   ];
 }
