@@ -183,7 +183,7 @@ async function replay(file: string, pipeline: IngestPipeline, writer: SpanWriter
       const decoded = decoder.push(chunk as Buffer);
       events += decoded.length;
       pipeline.handle(decoded);
-      writer.flush();
+      writer.flushThrottled();
     }
   } catch (err) {
     throw new AgentStartError(`cannot replay ${file}: ${errorMessage(err)}`);

@@ -14,12 +14,19 @@ export interface SpanSink {
 
 const BATCH = 1000;
 const MAX_PENDING = 50_000;
+/**
+ * While the store refuses writes, flushThrottled() retries at most this often: every
+ * attempt re-sends the whole buffer (up to MAX_PENDING spans), so retrying on every replay
+ * chunk made ingest quadratic on a full disk (a 4,000-call replay crawled for over 30 s).
+ */
+const RETRY_MS = 500;
 
 export class SpanWriter {
   private pending: Span[] = [];
   written = 0;
   dropped = 0;
   writeError: string | undefined;
+  private lastFailureMs = 0;
 
   constructor(
     private readonly store: SpanSink,
@@ -36,6 +43,15 @@ export class SpanWriter {
     if (this.pending.length >= BATCH && !this.writeError) this.flush();
   }
 
+  /**
+   * flush() for hot paths (once per replayed chunk): while the store refuses writes it
+   * retries at most every RETRY_MS instead of on every call.
+   */
+  flushThrottled(): void {
+    if (this.writeError !== undefined && Date.now() - this.lastFailureMs < RETRY_MS) return;
+    this.flush();
+  }
+
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
@@ -49,6 +65,7 @@ export class SpanWriter {
       const message = err instanceof Error ? err.message : String(err);
       if (message !== this.writeError) this.log.error('cannot write spans; ingest paused, queries still served', { error: message });
       this.writeError = message;
+      this.lastFailureMs = Date.now();
     }
   }
 
