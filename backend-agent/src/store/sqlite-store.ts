@@ -24,7 +24,7 @@ import { SCHEMA_MIGRATIONS } from './schema.js';
 import { SPAN_COLUMNS, rowToSpan, spanToRow } from './span-row.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
 import { aggregateDependencies, type DependencyStats } from './dependencies.js';
-import { bucketEdges, type EdgeSeries } from './edge-timeseries.js';
+import { bucketEdges, type EdgeSeries, type TimedDependencySample } from './edge-timeseries.js';
 import { RetentionRunner, databaseSizeBytes, type RetentionOptions, type RetentionPolicy, type RetentionResult } from './retention.js';
 
 export interface StoreOptions {
@@ -367,38 +367,26 @@ class SqliteSpanStore implements SpanStore {
   }
 
   dependencyStats(startUs: number, endUs: number): DependencyStats[] {
-    const rows = this.statements.dependencySamples.iterate(Math.floor(startUs), Math.ceil(endUs));
-    function* samples() {
-      for (const r of rows) {
-        yield {
-          kind: r.kind,
-          service: r.service,
-          peerService: r.peer_service,
-          peerLocal: r.peer_local === 1,
-          status: r.status,
-          durationNs: r.duration_ns,
-        };
-      }
-    }
-    return aggregateDependencies(samples());
+    return aggregateDependencies(this.dependencySamples(startUs, endUs));
   }
 
   edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[] {
-    const rows = this.statements.dependencySamples.iterate(Math.floor(startUs), Math.ceil(endUs));
-    function* samples() {
-      for (const r of rows) {
-        yield {
-          startUs: r.start_us,
-          kind: r.kind,
-          service: r.service,
-          peerService: r.peer_service,
-          peerLocal: r.peer_local === 1,
-          status: r.status,
-          durationNs: r.duration_ns,
-        };
-      }
+    return bucketEdges(this.dependencySamples(startUs, endUs), startUs, endUs, stepUs);
+  }
+
+  /** Streams the columns the service graph needs, without materialising the range. */
+  private *dependencySamples(startUs: number, endUs: number): Generator<TimedDependencySample> {
+    for (const r of this.statements.dependencySamples.iterate(Math.floor(startUs), Math.ceil(endUs))) {
+      yield {
+        startUs: r.start_us,
+        kind: r.kind,
+        service: r.service,
+        peerService: r.peer_service,
+        peerLocal: r.peer_local === 1,
+        status: r.status,
+        durationNs: r.duration_ns,
+      };
     }
-    return bucketEdges(samples(), startUs, endUs, stepUs);
   }
 
   stats(): StoreStats {
