@@ -16,6 +16,9 @@ export interface DependencySample {
   peerLocal: boolean;
   status: SpanStatus;
   durationNs: number;
+  /** Bytes on the wire, as this side moved them (0 when unknown). */
+  requestBytes?: number;
+  responseBytes?: number;
 }
 
 export interface LatencySummary {
@@ -31,6 +34,14 @@ export interface DependencyStats extends DependencyEdge {
   client?: LatencySummary;
   /** Latency as the callee measured it (server spans), when the callee was seen. */
   server?: LatencySummary;
+  /** Request and response bytes of the counted calls. */
+  requestBytes: number;
+  responseBytes: number;
+  /**
+   * Median client latency minus median server latency, when both sides were
+   * seen: the time the network (and the kernels' queues) added to the call.
+   */
+  networkTimeNs?: number;
 }
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). */
@@ -67,6 +78,8 @@ export function aggregateDependencies(samples: Iterable<DependencySample>): Depe
     edge: DependencyEdge;
     client: number[];
     server: number[];
+    requestBytes: number;
+    responseBytes: number;
   }
   const byEdge = new Map<string, Acc>();
   for (const s of samples) {
@@ -75,12 +88,14 @@ export function aggregateDependencies(samples: Iterable<DependencySample>): Depe
     const key = JSON.stringify([parent, child]);
     let acc = byEdge.get(key);
     if (!acc) {
-      acc = { edge: { parent, child, callCount: 0, errorCount: 0 }, client: [], server: [] };
+      acc = { edge: { parent, child, callCount: 0, errorCount: 0 }, client: [], server: [], requestBytes: 0, responseBytes: 0 };
       byEdge.set(key, acc);
     }
     if (countsCall(s)) {
       acc.edge.callCount += 1;
       if (s.status === 'error') acc.edge.errorCount += 1;
+      acc.requestBytes += s.requestBytes ?? 0;
+      acc.responseBytes += s.responseBytes ?? 0;
     }
     (s.kind === 'client' ? acc.client : acc.server).push(s.durationNs);
   }
@@ -89,11 +104,12 @@ export function aggregateDependencies(samples: Iterable<DependencySample>): Depe
     // An edge made only of local-peer server spans would have no counted call:
     // that cannot happen when both halves are stored, but retention can split them.
     if (acc.edge.callCount === 0) continue;
-    const stats: DependencyStats = { ...acc.edge };
+    const stats: DependencyStats = { ...acc.edge, requestBytes: acc.requestBytes, responseBytes: acc.responseBytes };
     const client = summarize(acc.client);
     const server = summarize(acc.server);
     if (client) stats.client = client;
     if (server) stats.server = server;
+    if (client && server) stats.networkTimeNs = Math.max(0, client.p50Ns - server.p50Ns);
     out.push(stats);
   }
   return out.sort(compareEdges);

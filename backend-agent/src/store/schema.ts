@@ -113,6 +113,19 @@ DROP INDEX spans_identity;
 CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id, kind, host, pid);
 `;
 
+/**
+ * v4: request and response sizes as columns, so the service graph can sum
+ * bytes per edge without parsing every span's JSON. Existing rows are filled
+ * from their JSON once, here.
+ */
+const byteColumns = `
+ALTER TABLE spans ADD COLUMN request_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE spans ADD COLUMN response_bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE spans SET
+  request_bytes = COALESCE(json_extract(span_json, '$.network.requestBytes'), 0),
+  response_bytes = COALESCE(json_extract(span_json, '$.network.responseBytes'), 0);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -128,5 +141,10 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'span identity includes host and pid (proxies forwarding a trace header unchanged)',
     up: (db: Database.Database) => void db.exec(identityWithProcess),
+  },
+  {
+    version: 4,
+    description: 'request and response sizes as columns (service-graph bytes)',
+    up: (db: Database.Database) => void db.exec(byteColumns),
   },
 ];

@@ -27,13 +27,15 @@ export interface SpanRow {
   connection_id: string;
   exchange_index: number;
   trace_id_source: string;
+  request_bytes: number;
+  response_bytes: number;
   span_json: string;
 }
 
 export const SPAN_COLUMNS: readonly (keyof SpanRow)[] = [
   'trace_id', 'span_id', 'kind', 'parent_span_id', 'service', 'name', 'peer_service', 'peer_local',
   'start_us', 'duration_ns', 'status', 'http_method', 'http_path', 'http_status_code', 'pid', 'tid',
-  'host', 'connection_id', 'exchange_index', 'trace_id_source', 'span_json',
+  'host', 'connection_id', 'exchange_index', 'trace_id_source', 'request_bytes', 'response_bytes', 'span_json',
 ];
 
 function stringOrNull(value: AttributeValue | undefined): string | null {
@@ -75,6 +77,8 @@ export function spanToRow(span: Span): SpanRow {
     connection_id: span.network.connectionId,
     exchange_index: integer(span.network.exchangeIndex),
     trace_id_source: span.traceIdSource,
+    request_bytes: integer(span.network.requestBytes),
+    response_bytes: integer(span.network.responseBytes),
     span_json: JSON.stringify(span),
   };
 }

@@ -186,6 +186,8 @@ interface DependencyRow {
   peer_local: number;
   status: SpanStatus;
   duration_ns: number;
+  request_bytes: number;
+  response_bytes: number;
 }
 
 class SqliteSpanStore implements SpanStore {
@@ -245,7 +247,7 @@ class SqliteSpanStore implements SpanStore {
           ORDER BY parent, child`,
       ),
       dependencySamples: db.prepare<[number, number], DependencyRow>(
-        `SELECT start_us, kind, service, peer_service, peer_local, status, duration_ns
+        `SELECT start_us, kind, service, peer_service, peer_local, status, duration_ns, request_bytes, response_bytes
            FROM spans WHERE start_us >= ? AND start_us <= ?`,
       ),
       spanCount: db.prepare<[], number>("SELECT value FROM counters WHERE name = 'spans'").pluck(),
@@ -385,6 +387,8 @@ class SqliteSpanStore implements SpanStore {
         peerLocal: r.peer_local === 1,
         status: r.status,
         durationNs: r.duration_ns,
+        requestBytes: r.request_bytes,
+        responseBytes: r.response_bytes,
       };
     }
   }

@@ -30,10 +30,14 @@ export function mergeDependencies(perAgent: ReadonlyArray<readonly DependencySta
       }
       seen.callCount += e.callCount;
       seen.errorCount += e.errorCount;
+      seen.requestBytes = (seen.requestBytes ?? 0) + (e.requestBytes ?? 0);
+      seen.responseBytes = (seen.responseBytes ?? 0) + (e.responseBytes ?? 0);
       const client = mergeLatency(seen.client, e.client);
       const server = mergeLatency(seen.server, e.server);
       if (client) seen.client = client;
       if (server) seen.server = server;
+      // Like the percentiles it comes from: an upper bound once merged.
+      if (e.networkTimeNs !== undefined) seen.networkTimeNs = Math.max(seen.networkTimeNs ?? 0, e.networkTimeNs);
     }
   }
   return [...byEdge.values()].sort((a, b) => (a.parent === b.parent ? a.child.localeCompare(b.child) : a.parent.localeCompare(b.parent)));

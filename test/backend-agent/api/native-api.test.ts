@@ -105,6 +105,9 @@ describe('native API /api/v1', () => {
       errorCount: 1,
       client: { count: 2, p50Ns: 2_020_000, p95Ns: 30_020_000, p99Ns: 30_020_000 },
       server: { count: 2, p50Ns: 2_000_000, p95Ns: 30_000_000, p99Ns: 30_000_000 },
+      requestBytes: 240,
+      responseBytes: 680,
+      networkTimeNs: 20_000,
     });
     const remote = body.dependencies.find((d) => d.parent === '10.0.0.9')!;
     assert.equal(remote.client, undefined);

@@ -97,7 +97,9 @@ describe('schema migrations', () => {
     db.pragma('journal_mode = WAL');
     runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 1), file);
     assert.equal(schemaVersion(db), 1);
-    const insert = db.prepare(`INSERT INTO spans (${SPAN_COLUMNS.join(', ')}) VALUES (${SPAN_COLUMNS.map((c) => `@${c}`).join(', ')})`);
+    // Columns added by later migrations did not exist in version 1.
+    const v1Columns = SPAN_COLUMNS.filter((c) => c !== 'request_bytes' && c !== 'response_bytes');
+    const insert = db.prepare(`INSERT INTO spans (${v1Columns.join(', ')}) VALUES (${v1Columns.map((c) => `@${c}`).join(', ')})`);
     const old = [
       makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /old', startTimeUs: T0_US }),
       makeSpan({ traceId: traceIdOf(2), service: 'legacy', name: 'GET /old', kind: 'client', startTimeUs: T0_US + 5 }),
@@ -114,6 +116,9 @@ describe('schema migrations', () => {
         { name: 'GET /old', spanKind: 'server' },
       ]);
       assert.deepEqual(store.getTrace(traceIdOf(1)), [old[0]]);
+      const [edge] = store.dependencyStats(T0_US - 1, T0_US + 10);
+      assert.equal(edge?.requestBytes, old[1]?.network.requestBytes, 'v4 backfilled sizes from the JSON');
+      assert.equal(edge?.responseBytes, old[1]?.network.responseBytes);
       store.insertSpans([makeSpan({ traceId: traceIdOf(3), service: 'legacy' })]);
       assert.equal(store.stats().spanCount, 3, 'counter trigger works after migration');
     } finally {

@@ -180,8 +180,13 @@ describe('span store queries', () => {
     const fo = stats.find((e) => e.parent === 'frontend' && e.child === 'orders')!;
     assert.deepEqual(fo.client, { count: 2, p50Ns: 2_020_000, p95Ns: 30_020_000, p99Ns: 30_020_000 });
     assert.deepEqual(fo.server, { count: 2, p50Ns: 2_000_000, p95Ns: 30_000_000, p99Ns: 30_000_000 });
+    assert.equal(fo.networkTimeNs, 20_000, 'median client minus median server latency');
+    // Bytes come from the counted (client) side only: 2 calls of the fixture's 120 B request, 340 B response.
+    assert.equal(fo.requestBytes, 240);
+    assert.equal(fo.responseBytes, 680);
     const remote = stats.find((e) => e.parent === '10.0.0.9')!;
     assert.equal(remote.client, undefined, 'no client side seen for a remote caller');
+    assert.equal(remote.networkTimeNs, undefined, 'network time needs both sides');
     assert.equal(remote.server!.count, 1);
   });
 

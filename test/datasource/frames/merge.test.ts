@@ -11,17 +11,37 @@ import type { Span } from '../../../backend-agent/src/model/span.js';
 
 const lat = (count: number, p50: number, p95: number, p99: number) => ({ count, p50Ns: p50, p95Ns: p95, p99Ns: p99 });
 
-test('mergeDependencies: same edge from two agents adds counts and keeps the worst percentiles', () => {
+test('mergeDependencies: same edge from two agents adds counts and keeps the worst percentiles; bytes add up', () => {
   const merged = mergeDependencies([
-    [{ parent: 'web', child: 'db', callCount: 3, errorCount: 1, client: lat(3, 10, 20, 30) }],
+    [{ parent: 'web', child: 'db', callCount: 3, errorCount: 1, client: lat(3, 10, 20, 30), requestBytes: 300, responseBytes: 900 }],
     [
-      { parent: 'web', child: 'db', callCount: 2, errorCount: 0, client: lat(2, 15, 18, 40), server: lat(2, 5, 6, 7) },
-      { parent: 'api', child: 'db', callCount: 1, errorCount: 0 },
+      {
+        parent: 'web',
+        child: 'db',
+        callCount: 2,
+        errorCount: 0,
+        client: lat(2, 15, 18, 40),
+        server: lat(2, 5, 6, 7),
+        requestBytes: 200,
+        responseBytes: 600,
+        networkTimeNs: 10,
+      },
+      { parent: 'api', child: 'db', callCount: 1, errorCount: 0, requestBytes: 100, responseBytes: 50 },
     ],
   ]);
   assert.deepEqual(merged, [
-    { parent: 'api', child: 'db', callCount: 1, errorCount: 0 },
-    { parent: 'web', child: 'db', callCount: 5, errorCount: 1, client: lat(5, 15, 20, 40), server: lat(2, 5, 6, 7) },
+    { parent: 'api', child: 'db', callCount: 1, errorCount: 0, requestBytes: 100, responseBytes: 50 },
+    {
+      parent: 'web',
+      child: 'db',
+      callCount: 5,
+      errorCount: 1,
+      client: lat(5, 15, 20, 40),
+      server: lat(2, 5, 6, 7),
+      requestBytes: 500,
+      responseBytes: 1500,
+      networkTimeNs: 10,
+    },
   ]);
 });
 
