@@ -1,0 +1,67 @@
+/**
+ * CI smoke test of the benchmark: the ingest bench runs end to end in a tiny
+ * mode through the real decoder, pipeline and SQLite store, and prints
+ * well-formed results. No timing thresholds: speed is the benchmark's job.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { IngestResult } from '../../bench/ingest/run-ingest.js';
+import { overheadRows } from '../../bench/overhead/overhead-table.js';
+import type { RunRecord } from '../../bench/overhead/run-overhead.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function runTinyIngest(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('node', ['--import', 'tsx', 'bench/ingest.ts', '--tiny'], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
+
+test('the ingest bench in tiny mode reports non-zero rates for every stage and loses nothing', async () => {
+  const out = await runTinyIngest();
+  const line = out.split('\n').find((l) => l.startsWith('INGEST_JSON '));
+  assert.ok(line, `no INGEST_JSON line in:\n${out}`);
+  const result = JSON.parse(line.slice('INGEST_JSON '.length)) as IngestResult & { mode: string };
+  assert.equal(result.mode, 'tiny');
+  assert.equal(result.expectedExchanges, 2 * result.requests, 'two sides per request');
+  assert.ok(result.events > result.requests * 4, 'four data events per request plus connection events');
+  assert.deepEqual(
+    result.stages.map((s) => s.stage),
+    ['decode', 'pipeline', 'store'],
+  );
+  for (const s of result.stages) {
+    assert.ok(s.exchangesPerSec.median > 0 && Number.isFinite(s.exchangesPerSec.median), `${s.stage} wall rate`);
+    assert.ok(s.exchangesPerCpuSec.median > 0 && Number.isFinite(s.exchangesPerCpuSec.median), `${s.stage} per-core rate`);
+    assert.equal(s.lost, 0, `${s.stage} lost exchanges`);
+  }
+  const store = result.stages.find((s) => s.stage === 'store');
+  assert.equal(store?.spansStored, result.expectedExchanges, 'every exchange reached SQLite as a span');
+  // The human table is printed too.
+  assert.match(out, /\| store +\|/);
+});
+
+test('overhead rows compare medians against the baseline and count both sides of each request', () => {
+  const wrk = (rps: number, p99Ms: number) => ({ requests: rps * 10, durationSec: 10, rps, errors: 0, non2xx: 0, p50Ms: 1, p99Ms, meanMs: 1 });
+  const records: RunRecord[] = [
+    { service: 'node', mode: 'base', round: 0, wrk: wrk(1000, 10), serviceCores: 1 },
+    { service: 'node', mode: 'base', round: 1, wrk: wrk(1200, 12), serviceCores: 1 },
+    { service: 'node', mode: 'base', round: 2, wrk: wrk(1100, 11), serviceCores: 1 },
+    { service: 'node', mode: 'agent', round: 0, wrk: wrk(990, 11), serviceCores: 1, agentCores: 0.2, loaderCores: 0.01, exchanges: 19_800, kernelDrops: 0 },
+    { service: 'node', mode: 'otel', round: 0, wrk: wrk(550, 22), serviceCores: 1, otelSpans: 5500, otelSinkCores: 0.05 },
+  ];
+  const rows = overheadRows(records);
+  const agent = rows.find((r) => r.tracer === 'wiretrace agent');
+  const otel = rows.find((r) => r.tracer === 'OpenTelemetry SDK');
+  assert.ok(agent && otel);
+  assert.equal(agent.baseRps, 1100, 'median of the baseline runs');
+  assert.equal(agent.throughputCostPct, 10);
+  assert.equal(agent.p99CostPct, 0);
+  assert.equal(agent.capturedPct, 100, '19,800 exchanges = both sides of 9,900 requests');
+  assert.equal(otel.throughputCostPct, 50);
+  assert.equal(otel.capturedPct, 100);
+});
