@@ -606,6 +606,9 @@ export interface ProcessInfoResolverOptions {
   redactor?: Pick<Redactor, 'redactArgs'>;
 }
 
+/** Start time recorded for a pid that had no /proc entry when first seen. */
+const GONE = 'gone';
+
 interface CacheEntry {
   startTime: string;
   info: ProcessInfo;
@@ -671,21 +674,29 @@ export class ProcessInfoResolver {
     if (cached !== undefined && now - cached.checkedAt < this.revalidateMs) return this.touch(pid, cached).info;
     const startTime = this.readStartTime(pid);
     if (startTime === undefined) {
-      // Gone: events still in flight belong to the process we knew.
-      return cached?.info ?? fallbackProcessInfo(pid, comm, this.hostName);
+      // Gone: events still in flight belong to the process we knew. Remember
+      // that it is gone too, or every late event of an exited process would
+      // cost a failed /proc read.
+      const info = cached?.info ?? fallbackProcessInfo(pid, comm, this.hostName);
+      this.remember(pid, { startTime: cached?.startTime ?? GONE, info, checkedAt: now });
+      return info;
     }
     if (cached !== undefined && cached.startTime === startTime) {
       cached.checkedAt = now;
       return this.touch(pid, cached).info;
     }
     const info = this.readProcess(pid, comm);
+    this.remember(pid, { startTime, info, checkedAt: now });
+    return info;
+  }
+
+  private remember(pid: number, entry: CacheEntry): void {
     this.cache.delete(pid);
-    this.cache.set(pid, { startTime, info, checkedAt: now });
+    this.cache.set(pid, entry);
     if (this.cache.size > this.maxEntries) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
     }
-    return info;
   }
 
   private touch(pid: number, entry: CacheEntry): CacheEntry {
