@@ -14,6 +14,7 @@ import type { Span } from './model/span.js';
 import { checkThisHost } from './capture/preflight.js';
 import { LoaderProcess } from './capture/loader-process.js';
 import { FrameDecoder } from './capture/framing.js';
+import { PipeSource } from './capture/pipe-source.js';
 import { IngestPipeline } from './pipeline.js';
 import { SpanWriter } from './spans/span-writer.js';
 import { SpanMetrics } from './export/span-metrics.js';
@@ -60,7 +61,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     writer.add(spans);
   };
   const pipeline = new IngestPipeline({ hostName: os.hostname(), log, sink, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
-  let captureState: CaptureState = config.capture ? 'starting' : 'off';
+  const liveCapture = config.capture || config.capturePipe !== undefined;
+  let captureState: CaptureState = liveCapture ? 'starting' : 'off';
   let captureError: string | undefined;
   const loader = config.capture
     ? new LoaderProcess({
@@ -77,12 +79,24 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       })
     : undefined;
 
+  const pipeSource = config.capturePipe
+    ? new PipeSource({
+        path: config.capturePipe,
+        log,
+        onEvents: (events) => pipeline.handle(events),
+        onStateChange: (state, detail) => {
+          captureState = state === 'stopped' ? 'off' : state;
+          captureError = state === 'running' ? undefined : detail;
+        },
+      })
+    : undefined;
+
   const healthSource: HealthSource = {
     health: (): AgentHealth => {
       const stats = store.stats();
       const capture = pipeline.captureInfo();
       const writeError = writer.writeError;
-      const degraded = (config.capture && captureState !== 'running') || writeError !== undefined;
+      const degraded = (liveCapture && captureState !== 'running') || writeError !== undefined;
       return {
         status: degraded ? 'degraded' : 'ok',
         version: AGENT_VERSION,
@@ -93,12 +107,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
           ...(loader?.pid ? { loaderPid: loader.pid } : {}),
           ...(capture.kernelRelease ? { kernelRelease: capture.kernelRelease } : {}),
           ...(capture.maxPayload ? { maxPayload: capture.maxPayload } : {}),
-          loaderRestarts: loader?.restarts ?? 0,
+          loaderRestarts: loader?.restarts ?? Math.max(0, (pipeSource?.sessions ?? 0) - 1),
           kernel: capture.kernelCounters,
         },
         pipeline: {
           ...pipeline.health(),
-          framingErrors: loader?.framingErrors ?? 0,
+          framingErrors: (loader?.framingErrors ?? 0) + (pipeSource?.framingErrors ?? 0),
           spansWritten: writer.written,
           spansDroppedBackpressure: writer.dropped,
         },
@@ -131,6 +145,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     }
   }
 
+  if (pipeSource) {
+    try {
+      pipeSource.start();
+    } catch (err) {
+      await closeServer(server);
+      store.close();
+      throw new AgentStartError(errorMessage(err));
+    }
+  }
   if (config.replayPath) await replay(config.replayPath, pipeline, writer, log);
 
   const tick = setInterval(() => {
@@ -165,6 +188,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       clearTimeout(retentionTimer);
       // Detach probes first so nothing new arrives, then drain what did.
       await loader?.stop();
+      await pipeSource?.stop();
       pipeline.flushAll();
       writer.flush();
       await closeServer(server);

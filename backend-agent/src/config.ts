@@ -22,6 +22,8 @@ export interface AgentConfig {
   capture: boolean;
   /** A recorded loader stream to ingest instead of live capture. */
   replayPath?: string;
+  /** A named pipe a separately started loader writes into (live capture without privilege). */
+  capturePipe?: string;
   loaderPath: string;
   btfPath: string;
   maxPayload: number;
@@ -52,6 +54,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'listen', env: 'WIRETRACE_LISTEN', arg: 'HOST:PORT', help: 'API address (default 127.0.0.1:9797; loopback unless told otherwise)' },
   { flag: 'token', env: 'WIRETRACE_TOKEN', arg: 'TOKEN', help: 'require "Authorization: Bearer TOKEN" on every endpoint but /api/health' },
   { flag: 'capture', env: 'WIRETRACE_CAPTURE', arg: 'on|off', help: 'run eBPF capture (default on; off serves the store only)' },
+  { flag: 'capture-pipe', env: 'WIRETRACE_CAPTURE_PIPE', arg: 'FIFO', help: 'read live capture from a loader started separately (wiretrace-loader > FIFO); the agent then needs no privilege' },
   { flag: 'replay', env: 'WIRETRACE_REPLAY', arg: 'FILE', help: 'ingest a recorded loader stream (docs/FRAMING.md) instead of live capture' },
   { flag: 'loader', env: 'WIRETRACE_LOADER', arg: 'PATH', help: 'eBPF loader binary (default bpf/wiretrace-loader of this install)' },
   { flag: 'max-payload', env: 'WIRETRACE_MAX_PAYLOAD', arg: 'BYTES', help: 'payload prefix captured per syscall, 64..16384 (default 4096)' },
@@ -150,6 +153,13 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (replay !== undefined) {
     if (values.has('capture') && config.capture) throw new ConfigError('--replay and --capture on exclude each other');
     config.replayPath = path.resolve(replay);
+    config.capture = false;
+  }
+  const capturePipe = one('capture-pipe');
+  if (capturePipe !== undefined) {
+    if (config.replayPath) throw new ConfigError('--capture-pipe and --replay exclude each other');
+    if (values.has('capture') && config.capture) throw new ConfigError('--capture-pipe and --capture on exclude each other');
+    config.capturePipe = path.resolve(capturePipe);
     config.capture = false;
   }
   const recordHeaders = get('record-header');
