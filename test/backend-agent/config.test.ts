@@ -57,10 +57,21 @@ test('bad input is a one-line ConfigError naming the flag', () => {
     [['--token', 'short'], /at least 8/],
     [['--db'], /needs a value/],
     [['stray'], /unexpected argument/],
+    [['--capture-pipe', '/tmp/f', '--replay', '/tmp/r'], /exclude each other/],
+    [['--capture-pipe', '/tmp/f', '--capture', 'on'], /exclude each other/],
   ];
   for (const [argv, re] of cases) {
     assert.throws(() => parseConfig(argv, {}), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'), argv.join(' '));
   }
+});
+
+test('--capture-pipe and --replay turn off the loader the agent would start', () => {
+  const piped = run(['--capture-pipe', 'capture.fifo']);
+  assert.equal(piped.capture, false);
+  assert.match(piped.capturePipe ?? '', /\/capture\.fifo$/);
+  const replayed = run(['--replay', 'x.wtrc']);
+  assert.equal(replayed.capture, false);
+  assert.match(replayed.replayPath ?? '', /\/x\.wtrc$/);
 });
 
 test('--help and --version short-circuit', () => {
