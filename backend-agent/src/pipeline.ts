@@ -70,9 +70,9 @@ export class IngestPipeline {
         case 'data':
           this.counters.dataEvents++;
           this.lastKernelNs = ev.tsExitNs;
-          // Resolve names while the process surely exists: short-lived
-          // clients may be gone by the time their exchange completes.
-          this.processes.resolve(ev.pid, ev.comm);
+          // Name the process when its connection is first seen, while it surely
+          // exists: short-lived clients may be gone when their exchange completes.
+          if (!this.tracker.has(ev.connId)) this.processes.resolve(ev.pid, ev.comm);
           this.tracker.onData(ev);
           break;
         case 'conn':
@@ -85,8 +85,12 @@ export class IngestPipeline {
           this.info.kernelCounters = ev.counters;
           break;
         case 'hello':
-          // A (re)started loader numbers connections from scratch.
-          this.tracker.reset();
+          // A (re)started loader numbers connections from scratch. Requests of
+          // the previous session still waiting for a response become spans
+          // without one, under the previous session's clock and ids.
+          this.tracker.reset(this.lastKernelNs);
+          this.emit();
+          this.lastKernelNs = 0n;
           this.realtimeOffsetNs = ev.realtimeOffsetNs;
           this.deps.sessionKey = `${ev.loaderPid}-${ev.realtimeOffsetNs}`;
           this.info = { kernelRelease: ev.kernelRelease, maxPayload: ev.maxPayload, kernelCounters: {} };

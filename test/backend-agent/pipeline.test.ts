@@ -171,3 +171,31 @@ test('a response lost to a closed connection still yields a span, marked as an e
   assert.match(spans[0]?.statusMessage ?? '', /closed/);
   assert.equal(spans[0]?.attributes['http.response.status_code'], undefined);
 });
+
+test('a loader restart ends the previous session: pending requests become spans, connection ids start afresh', () => {
+  const { spans, pipeline } = collector();
+  pipeline.handle(
+    new StreamBuilder()
+      .open(1n, CLIENT, 'client', clientSocket)
+      .data(1n, CLIENT, 'client', clientSocket, 'egress', 'GET /before-restart HTTP/1.1\r\nHost: x\r\n\r\n')
+      .events(),
+  );
+  assert.equal(spans.length, 0, 'still waiting for the response');
+  // The new loader reuses connection id 1 for an unrelated connection.
+  const otherSocket: SocketTuple = { family: 'ipv4', local: { address: '10.0.0.1', port: 50001 }, remote: { address: '10.0.0.2', port: 9090 } };
+  pipeline.handle(
+    new StreamBuilder(OFFSET_NS + 5_000_000_000n)
+      .data(1n, CLIENT, 'client', otherSocket, 'egress', 'GET /after-restart HTTP/1.1\r\nHost: y\r\n\r\n')
+      .data(1n, CLIENT, 'client', otherSocket, 'ingress', 'HTTP/1.1 204 No Content\r\n\r\n')
+      .events(),
+  );
+  assert.deepEqual(
+    spans.map((s) => [s.attributes['url.path'], s.status, s.peerService]),
+    [
+      ['/before-restart', 'error', '10.0.0.1:8080'],
+      ['/after-restart', 'unset', '10.0.0.2:9090'],
+    ],
+  );
+  assert.notEqual(spans[0]?.spanId, spans[1]?.spanId, 'derived ids differ across sessions even for the same connection id');
+  assert.equal(pipeline.health().openConnections, 1);
+});

@@ -67,8 +67,12 @@ export class ConnectionTracker {
     const conn = this.conns.get(ev.connId);
     if (!conn) return;
     conn.session?.onClose(ev.tsNs);
-    this.retire(conn);
-    this.sockets.remove(conn.socket, conn.connId, ev.tsNs);
+    this.retire(conn, ev.tsNs);
+  }
+
+  /** Whether this connection is already tracked (its process was named when it was first seen). */
+  has(connId: bigint): boolean {
+    return this.conns.has(connId);
   }
 
   onData(ev: DataEvent): void {
@@ -139,8 +143,10 @@ export class ConnectionTracker {
     if (done) for (const ex of done) this.completed.push(ex);
   }
 
-  private retire(conn: TrackedConnection): void {
+  /** Forgets a connection, keeping its counters; its socket lingers in the index for late spans. */
+  private retire(conn: TrackedConnection, nowNs: bigint): void {
     this.collect(conn);
+    this.sockets.remove(conn.socket, conn.connId, nowNs);
     if (conn.session && conn.protocol) {
       const prev = this.retired.parseErrors.get(conn.protocol) ?? 0;
       this.retired.parseErrors.set(conn.protocol, prev + conn.session.parseErrors);
@@ -154,7 +160,7 @@ export class ConnectionTracker {
     for (const conn of this.conns.values()) {
       conn.session?.flush(nowNs, RESPONSE_TIMEOUT_NS);
       this.collect(conn);
-      if (nowNs - conn.lastSeenNs > IDLE_NS) this.retire(conn);
+      if (nowNs - conn.lastSeenNs > IDLE_NS) this.retire(conn, nowNs);
     }
     this.sockets.expire(nowNs);
   }
@@ -167,9 +173,17 @@ export class ConnectionTracker {
     }
   }
 
-  /** A new loader restarts connection ids: forget everything. */
-  reset(): void {
-    for (const conn of [...this.conns.values()]) this.retire(conn);
+  /**
+   * A new loader restarts connection ids: end every connection (its pending
+   * requests become exchanges without response, collected by the next
+   * drain) and forget every socket, since ids and owners no longer match.
+   */
+  reset(nowNs: bigint): void {
+    for (const conn of [...this.conns.values()]) {
+      conn.session?.onClose(nowNs);
+      this.retire(conn, nowNs);
+    }
+    this.sockets.clear();
   }
 
   drain(): ObservedExchange[] {

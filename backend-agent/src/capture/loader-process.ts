@@ -89,16 +89,20 @@ export class LoaderProcess {
     const decoder = new FrameDecoder();
     let stderrTail = '';
 
+    let corrupt = false;
     child.stdout?.on('data', (chunk: Buffer) => {
+      if (corrupt) return;
       let events: CaptureEvent[];
       try {
         events = decoder.push(chunk);
       } catch (err) {
-        // A corrupt stream cannot be resynchronised: restart the loader.
+        // A corrupt stream cannot be resynchronised: restart the loader, once.
+        corrupt = true;
         this.framingErrors++;
         this.lastError = err instanceof FramingError ? err.message : String(err);
         log.error('loader stream is corrupt; restarting loader', { error: this.lastError });
         child.kill('SIGTERM');
+        child.stdout?.destroy();
         return;
       }
       if (events.length) this.opts.onEvents(events);

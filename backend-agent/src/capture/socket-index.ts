@@ -51,6 +51,11 @@ export class SocketIndex {
     for (const [k, v] of this.closed) if (nowNs - v.closedAtNs > GRACE_NS) this.closed.delete(k);
   }
 
+  clear(): void {
+    this.open.clear();
+    this.closed.clear();
+  }
+
   get size(): number {
     return this.open.size;
   }

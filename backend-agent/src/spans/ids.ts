@@ -10,12 +10,14 @@ function digestHex(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-export function derivedTraceId(key: string): string {
-  return nonZero(digestHex(`trace|${key}`).slice(0, 32));
-}
-
 export function derivedSpanId(key: string): string {
   return nonZero(digestHex(`span|${key}`).slice(0, 16));
+}
+
+/** Both ids of a header-less span from one digest (the common case: one hash per span, not two). */
+export function derivedIds(key: string): { traceId: string; spanId: string } {
+  const hex = digestHex(`ids|${key}`);
+  return { traceId: nonZero(hex.slice(0, 32)), spanId: nonZero(hex.slice(32, 48)) };
 }
 
 /** All-zero ids are invalid in every propagation format. */

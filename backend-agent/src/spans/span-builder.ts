@@ -15,7 +15,7 @@
 import type { ObservedExchange, HeaderList } from '../model/exchange.js';
 import type { Attributes, ProcessInfo, Span, SpanStatus, TraceContext } from '../model/span.js';
 import type { SocketTuple } from '../model/events.js';
-import { derivedSpanId, derivedTraceId } from './ids.js';
+import { derivedIds, derivedSpanId } from './ids.js';
 import { operationName } from './operation-name.js';
 
 export interface PeerProcess {
@@ -66,8 +66,7 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
     spanId = derivedSpanId(`${exchangeKey}|${kind}|${context.callerSpanId ?? ''}`);
     parentSpanId = context.callerSpanId;
   } else {
-    traceId = derivedTraceId(`${exchangeKey}|${kind}`);
-    spanId = derivedSpanId(`${exchangeKey}|${kind}`);
+    ({ traceId, spanId } = derivedIds(`${exchangeKey}|${kind}`));
   }
 
   // Client: from the first request byte sent to the last response byte received.

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normalisePath, operationName } from '../../../backend-agent/src/spans/operation-name.js';
-import { derivedSpanId, derivedTraceId } from '../../../backend-agent/src/spans/ids.js';
+import { derivedIds, derivedSpanId } from '../../../backend-agent/src/spans/ids.js';
 
 test('id-like path segments collapse to {id}', () => {
   assert.equal(normalisePath('/orders/1234'), '/orders/{id}');
@@ -20,8 +20,10 @@ test('very deep paths are cut to bound cardinality', () => {
 });
 
 test('derived ids are stable, well-formed and distinct per key', () => {
-  assert.equal(derivedTraceId('a'), derivedTraceId('a'));
-  assert.match(derivedTraceId('a'), /^[0-9a-f]{32}$/);
+  assert.deepEqual(derivedIds('a'), derivedIds('a'));
+  assert.match(derivedIds('a').traceId, /^[0-9a-f]{32}$/);
+  assert.match(derivedIds('a').spanId, /^[0-9a-f]{16}$/);
+  assert.notEqual(derivedIds('a').traceId, derivedIds('b').traceId);
   assert.match(derivedSpanId('a'), /^[0-9a-f]{16}$/);
   assert.notEqual(derivedSpanId('a'), derivedSpanId('b'));
 });
