@@ -57,6 +57,7 @@ export class IngestPipeline {
       },
       redactHeaders: (headers) => redactor.redactHeaders(headers),
       redactQuery: (query) => redactor.redactQuery(query),
+      redactPath: (path) => redactor.redactPath(path),
       toUnixUs: (ns) => Number((ns + this.realtimeOffsetNs) / 1000n),
       sessionKey: '0',
       ...(opts.recordHeaders ? { recordHeaders: opts.recordHeaders } : {}),

@@ -72,6 +72,24 @@ const DEFAULT_SENSITIVE_QUERY_KEYS: readonly string[] = [
   'x-goog-credential',
 ];
 
+/**
+ * A query key whose name, with `-` and `_` removed, contains one of these is a
+ * credential too: catches `private_token`, `accessToken`, `sessionToken`,
+ * `client_assertion` and the like that no exact list keeps up with.
+ */
+const SENSITIVE_QUERY_FRAGMENTS: readonly string[] = [
+  'token',
+  'secret',
+  'password',
+  'passwd',
+  'apikey',
+  'session',
+  'credential',
+  'signature',
+  'jwt',
+  'assertion',
+];
+
 export interface RedactionConfig {
   /** More header names to redact (exact, case-insensitive). Always redacted, even if also allowed. */
   extraHeaders?: readonly string[];
@@ -90,6 +108,12 @@ export interface Redactor {
   redactHeaderValue(name: string, value: string): string;
   /** Redacts values of sensitive parameters in a query string (with or without the leading `?`). */
   redactQuery(query: string): string;
+  /**
+   * Redacts path segments that look like credentials (JWTs, long opaque
+   * tokens, prefixed API keys): `/reset/<token>` links put secrets in paths.
+   * Numeric ids and UUIDs are kept; they identify, they do not authenticate.
+   */
+  redactPath(path: string): string;
   /** Redacts a request target or absolute URL: userinfo, query and a query-shaped fragment. */
   redactUrl(target: string): string;
   /** Redacts `--password=x`, `--token x`, `API_KEY=x` and URL userinfo in command-line arguments. */
@@ -123,7 +147,9 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     if (key.length === 0) return false;
     if (extraQueryKeys.has(key)) return true;
     if (allowQueryKeys.has(key)) return false;
-    return defaultQueryKeys.has(key);
+    if (defaultQueryKeys.has(key)) return true;
+    const squashed = key.replace(/[-_]/g, '');
+    return SENSITIVE_QUERY_FRAGMENTS.some((fragment) => squashed.includes(fragment));
   }
 
   function redactHeaderValue(name: string, value: string): string {
@@ -206,11 +232,37 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return isSensitiveHeader(start === 0 ? name : name.slice(start));
   }
 
-  return { redactHeaders, redactHeaderValue, redactQuery, redactUrl, redactArgs, isSensitiveHeader, isSensitiveQueryKey };
+  return {
+    redactPath, redactHeaders, redactHeaderValue, redactQuery, redactUrl, redactArgs, isSensitiveHeader, isSensitiveQueryKey };
 }
 
 function lowercaseSet(names: readonly string[] | undefined): ReadonlySet<string> {
   return new Set((names ?? []).map((name) => name.toLowerCase()));
+}
+
+const JWT_SEGMENT = /^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
+const UUID_SEGMENT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Long, mixed letters and digits, from a token alphabet: what generated secrets look like. */
+const OPAQUE_SEGMENT = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_~.+=-]{24,}$/;
+/** Vendor key prefixes (Stripe, GitHub, Slack, AWS access keys, ...). */
+const PREFIXED_KEY_SEGMENT = /^(sk|pk|rk)_(live|test)_|^gh[pousr]_|^xox[abprs]-|^AKIA[0-9A-Z]{16}$/;
+
+function isSecretPathSegment(segment: string): boolean {
+  if (segment.length < 16 || UUID_SEGMENT.test(segment)) return false;
+  return JWT_SEGMENT.test(segment) || PREFIXED_KEY_SEGMENT.test(segment) || OPAQUE_SEGMENT.test(segment);
+}
+
+function redactPath(path: string): string {
+  if (path.length < 17) return path; // no segment long enough to be a secret
+  const segments = path.split('/');
+  let changed = false;
+  for (let i = 0; i < segments.length; i++) {
+    if (isSecretPathSegment(segments[i] ?? '')) {
+      segments[i] = REDACTED;
+      changed = true;
+    }
+  }
+  return changed ? segments.join('/') : path;
 }
 
 function containsSensitiveFragment(name: string): boolean {

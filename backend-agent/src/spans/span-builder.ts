@@ -31,6 +31,7 @@ export interface SpanBuilderDeps {
   extractTraceContext(headers: HeaderList): { context?: TraceContext; correlationIds: Record<string, string> };
   redactHeaders(headers: HeaderList): HeaderList;
   redactQuery(query: string): string;
+  redactPath(path: string): string;
   /** Monotonic kernel ns -> Unix µs. */
   toUnixUs(monotonicNs: bigint): number;
   /** Makes derived ids unique to this capture session (loader start), since conn ids restart with it. */
@@ -80,9 +81,10 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   const remote = conn.socket.remote;
   const host = headerValue(req.headers, 'host');
   const query = req.query ? deps.redactQuery(req.query) : '';
+  const urlPath = deps.redactPath(req.path);
   const attributes: Attributes = {
     'http.request.method': req.method,
-    'url.path': req.path,
+    'url.path': urlPath,
     'url.scheme': 'http',
     'network.protocol.name': 'http',
     'network.protocol.version': req.version,
@@ -131,7 +133,7 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
     traceId,
     spanId,
     kind,
-    name: operationName(req.method, req.path),
+    name: operationName(req.method, urlPath),
     service: process.serviceName,
     peerService,
     peerLocal: peer !== undefined,

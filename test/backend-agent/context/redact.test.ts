@@ -44,7 +44,8 @@ const DEFAULT_QUERY_KEYS = [
   'token', 'access_token', 'id_token', 'refresh_token', 'api_key', 'apikey', 'key', 'secret', 'client_secret',
   'password', 'passwd', 'pwd', 'auth', 'signature', 'sig', 'session', 'sessionid', 'code',
 ];
-const SAFE_QUERY_KEYS = ['page', 'limit', 'q', 'sort', 'filter', 'id', 'state', 'redirect_uri', 'keyword', 'tokens_left'];
+// Keys with no secret-looking word in them (a key containing `token`, `session`... is redacted by design).
+const SAFE_QUERY_KEYS = ['page', 'limit', 'q', 'sort', 'filter', 'id', 'state', 'redirect_uri', 'keyword', 'quota_left'];
 
 describe('redactHeaders', () => {
   const redactor = createRedactor();
@@ -155,7 +156,8 @@ describe('redactQuery and redactUrl', () => {
     assert.equal(redactor.redactQuery('Access_Token=a'), `Access_Token=${REDACTED}`);
     assert.equal(redactor.redactQuery('%74oken=a'), `%74oken=${REDACTED}`);
     assert.equal(redactor.redactQuery('API%5FKEY=a'), `API%5FKEY=${REDACTED}`);
-    assert.equal(redactor.redactQuery('%zztoken=a&%=b'), '%zztoken=a&%=b');
+    // Undecodable escapes stay as they are; the name still contains `token`.
+    assert.equal(redactor.redactQuery('%zztoken=a&%=b'), `%zztoken=${REDACTED}&%=b`);
   });
 
   it('catches bracketed form keys and pre-signed URL signatures', () => {
@@ -247,5 +249,29 @@ describe('redactArgs', () => {
   it('returns the same array when nothing is sensitive', () => {
     const args = ['java', '-Xmx1g', '-jar', '/srv/orders.jar', '--port', '8080'];
     assert.equal(redactor.redactArgs(args), args);
+  });
+});
+
+it('query keys that merely contain a secret-looking word are redacted too (any case, - and _ ignored)', () => {
+  const r = createRedactor();
+  for (const key of ['private_token', 'accessToken', 'access-token', 'sessionToken', 'jwt', 'client_assertion', 'X-Upload-Signature']) {
+    assert.equal(r.redactQuery(`${key}=S3CR3T&page=2`), `${key}=[REDACTED]&page=2`, key);
+  }
+  assert.equal(r.redactQuery('page=2&sort=name&item=7'), 'page=2&sort=name&item=7', 'ordinary keys untouched');
+  assert.equal(createRedactor({ allowQueryKeys: ['page_token'] }).redactQuery('page_token=abc'), 'page_token=abc', 'the allow list is the escape hatch');
+});
+
+describe('redactPath', () => {
+  const r = createRedactor();
+  it('redacts credential-looking path segments and keeps ids', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    assert.equal(r.redactPath(`/magic/${jwt}`), `/magic/${REDACTED}`);
+    assert.equal(r.redactPath('/reset/9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a'), `/reset/${REDACTED}`);
+    assert.equal(r.redactPath('/keys/sk_live_51HxyzABCDEF12345/usage'), `/keys/${REDACTED}/usage`);
+    assert.equal(r.redactPath('/orders/123456789012345678'), '/orders/123456789012345678', 'numeric ids are not secrets');
+    assert.equal(r.redactPath('/users/3f2504e0-4f89-11d3-9a0c-0305e82c3301/cart'), '/users/3f2504e0-4f89-11d3-9a0c-0305e82c3301/cart');
+    assert.equal(r.redactPath('/api/v1/checkout-confirmation-page'), '/api/v1/checkout-confirmation-page', 'long words without digits stay');
+    const plain = '/items/7';
+    assert.equal(r.redactPath(plain), plain);
   });
 });

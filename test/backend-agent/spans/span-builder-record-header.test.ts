@@ -31,6 +31,7 @@ function deps(recordHeaders?: string[]): SpanBuilderDeps {
     extractTraceContext: () => ({ correlationIds: {} }),
     redactHeaders: (h) => h,
     redactQuery: (q) => q,
+    redactPath: (p) => p,
     toUnixUs: (ns) => Number(ns / 1000n),
     sessionKey: 's',
     ...(recordHeaders ? { recordHeaders } : {}),
