@@ -199,3 +199,25 @@ test('a loader restart ends the previous session: pending requests become spans,
   assert.notEqual(spans[0]?.spanId, spans[1]?.spanId, 'derived ids differ across sessions even for the same connection id');
   assert.equal(pipeline.health().openConnections, 1);
 });
+
+test('a trace header forwarded unchanged on two calls of one process keeps both client spans in the store', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-fwd-'));
+  const store = openStore({ path: path.join(dir, 'spans.db'), retention: {} });
+  const { spans, pipeline } = collector();
+  const other: SocketTuple = { family: 'ipv4', local: { address: '10.0.0.1', port: 50002 }, remote: { address: '10.0.0.3', port: 7070 } };
+  const forwarded = `traceparent: 00-${TRACE}-${CALLER_SPAN}-01\r\n`;
+  pipeline.handle(
+    new StreamBuilder()
+      .data(1n, CLIENT, 'client', clientSocket, 'egress', `GET /stock HTTP/1.1\r\nHost: a\r\n${forwarded}\r\n`)
+      .data(1n, CLIENT, 'client', clientSocket, 'ingress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+      .data(2n, CLIENT, 'client', other, 'egress', `GET /pay HTTP/1.1\r\nHost: b\r\n${forwarded}\r\n`)
+      .data(2n, CLIENT, 'client', other, 'ingress', 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')
+      .events(),
+  );
+  assert.equal(spans.length, 2);
+  store.insertSpans(spans);
+  assert.deepEqual(store.getTrace(TRACE).map((s) => s.attributes['url.path']).sort(), ['/pay', '/stock']);
+  store.insertSpans(spans);
+  assert.equal(store.getTrace(TRACE).length, 2, 're-inserting the same spans is still idempotent');
+  store.close();
+});

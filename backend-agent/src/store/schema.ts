@@ -126,6 +126,17 @@ UPDATE spans SET
   response_bytes = COALESCE(json_extract(span_json, '$.network.responseBytes'), 0);
 `;
 
+/**
+ * v5: a span's identity includes the exchange it was made from. A process that
+ * forwards its inbound trace header unchanged on several outbound calls (some
+ * meshes and proxies do) gives each of those client spans the same ids; keyed
+ * without the exchange, each would overwrite the one before.
+ */
+const identityWithExchange = `
+DROP INDEX spans_identity;
+CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id, kind, host, pid, connection_id, exchange_index);
+`;
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -146,5 +157,10 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
     version: 4,
     description: 'request and response sizes as columns (service-graph bytes)',
     up: (db: Database.Database) => void db.exec(byteColumns),
+  },
+  {
+    version: 5,
+    description: 'span identity includes the exchange (a trace header forwarded unchanged on several calls)',
+    up: (db: Database.Database) => void db.exec(identityWithExchange),
   },
 ];

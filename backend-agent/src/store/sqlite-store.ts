@@ -209,7 +209,8 @@ class SqliteSpanStore implements SpanStore {
     this.retention = this.readonly ? undefined : new RetentionRunner(db);
     const columns = SPAN_COLUMNS.join(', ');
     const values = SPAN_COLUMNS.map((c) => `@${c}`).join(', ');
-    const identity = ['trace_id', 'span_id', 'kind', 'host', 'pid'];
+    // Must match the columns of the spans_identity index (schema.ts, v5).
+    const identity = ['trace_id', 'span_id', 'kind', 'host', 'pid', 'connection_id', 'exchange_index'];
     const updates = SPAN_COLUMNS.filter((c) => !identity.includes(c))
       .map((c) => `${c} = excluded.${c}`)
       .join(', ');
