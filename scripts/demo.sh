@@ -33,6 +33,12 @@ done
 node demo/run.mjs --load --rate "$RATE" --state-dir "$dir/state" &
 pids+=($!)
 
+# The panel preview (preview/server.mjs): the built panels with live data from this agent, no Grafana needed.
+PREVIEW_PORT=${WIRETRACE_PREVIEW_PORT:-3300}
+[ -f dist/panels/servicemap/module.js ] || npm run --silent build:plugin >"$dir/plugin-build.log" 2>&1 || echo "[demo] plugin build failed: $dir/plugin-build.log"
+node preview/server.mjs --agent "http://127.0.0.1:$PORT" --port "$PREVIEW_PORT" >"$dir/preview.log" 2>&1 &
+pids+=($!)
+
 cat <<TXT
 
 [demo] wiretrace is capturing the demo services (load: $RATE requests/s).
@@ -42,6 +48,7 @@ cat <<TXT
   health     curl -s http://127.0.0.1:$PORT/api/health
   metrics    curl -s http://127.0.0.1:$PORT/metrics
   Grafana    add a Jaeger data source with URL http://127.0.0.1:$PORT
+  panels     http://127.0.0.1:$PREVIEW_PORT/?panel=servicemap   (light: add &theme=light; log: $dir/preview.log)
   agent log  $dir/agent.log
 Press Ctrl-C to stop.
 TXT
