@@ -8,7 +8,7 @@ import { looksLikeHttp1 } from './detect.js';
 import { ExchangePairing } from './exchange-pairing.js';
 import { Http1RequestParser } from './request-parser.js';
 import { Http1ResponseParser } from './response-parser.js';
-import type { Http1ConnectionCounters, Http1DirectedChunk, Http1Exchange } from './types.js';
+import { emptyParserCounters, type Http1ConnectionCounters, type Http1DirectedChunk, type Http1Exchange } from './types.js';
 
 export interface Http1ConnectionOptions {
   /** client: egress carries requests; server: ingress does; unknown: decided from the first bytes. */
@@ -185,21 +185,7 @@ export class Http1Connection {
   }
 }
 
-const ZERO_PARSER_COUNTERS = Object.freeze({
-  messages: 0,
-  truncatedMessages: 0,
-  parseErrorBytes: 0,
-  parseErrorEvents: 0,
-  resyncSkippedBytes: 0,
-  gaps: 0,
-  gapBytes: 0,
-  uncapturedBytes: 0,
-  headerOverflows: 0,
-  discardedPartialMessages: 0,
-  opaqueBytes: 0,
-  chunksAfterEnd: 0,
-  internalErrors: 0,
-});
+const ZERO_PARSER_COUNTERS = Object.freeze(emptyParserCounters());
 
 function positiveOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isSafeInteger(value) && value > 0 ? value : fallback;

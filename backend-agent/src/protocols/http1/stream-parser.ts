@@ -27,7 +27,7 @@ import { parseHead, type ParsedHead } from './head.js';
 import { findHeadEnd } from './head-end.js';
 import { findStartLine, type MessageKind } from './start-line.js';
 import { TimedWindow, heldFromOneCall, lastStampOf, type CallStamp, type HeldBytes } from './timed-window.js';
-import type { Http1Chunk, Http1Message, Http1ParserCounters } from './types.js';
+import { emptyParserCounters, type Http1Chunk, type Http1Message, type Http1ParserCounters } from './types.js';
 import { UpgradeHold, type HeldChunk } from './upgrade-hold.js';
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -100,21 +100,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   /** Stamp of the last captured byte, for messages cut by a gap. */
   private lastStamp: CallStamp | undefined;
 
-  readonly counters: Http1ParserCounters = {
-    messages: 0,
-    truncatedMessages: 0,
-    parseErrorBytes: 0,
-    parseErrorEvents: 0,
-    resyncSkippedBytes: 0,
-    gaps: 0,
-    gapBytes: 0,
-    uncapturedBytes: 0,
-    headerOverflows: 0,
-    discardedPartialMessages: 0,
-    opaqueBytes: 0,
-    chunksAfterEnd: 0,
-    internalErrors: 0,
-  };
+  readonly counters: Http1ParserCounters = emptyParserCounters();
 
   constructor(options: Http1StreamParserOptions<M>) {
     this.direction = options.direction;

@@ -129,6 +129,24 @@ export interface Http1ParserCounters {
   internalErrors: number;
 }
 
+export function emptyParserCounters(): Http1ParserCounters {
+  return {
+    messages: 0,
+    truncatedMessages: 0,
+    parseErrorBytes: 0,
+    parseErrorEvents: 0,
+    resyncSkippedBytes: 0,
+    gaps: 0,
+    gapBytes: 0,
+    uncapturedBytes: 0,
+    headerOverflows: 0,
+    discardedPartialMessages: 0,
+    opaqueBytes: 0,
+    chunksAfterEnd: 0,
+    internalErrors: 0,
+  };
+}
+
 export interface Http1ConnectionCounters {
   exchanges: number;
   exchangesWithoutResponse: number;
