@@ -46,16 +46,18 @@ describe('Prometheus scrapes the agent (eBPF, real demo, real Prometheus)', { sk
     assert.ok(expectations.ok, `demo ground truth is inconsistent: ${expectations.problems.join('; ')}`);
 
     // Spans are written on the agent's one-second tick and scraped every second:
-    // wait until Prometheus holds the final loadgen -> frontend count.
+    // wait until every demo edge's count has stopped moving (two equal polls
+    // a scrape apart) and the entry edge is nearly complete.
     const target = expectations.counts['loadgen->frontend']!;
-    let last = -1;
+    let last = '';
     await waitFor('Prometheus to hold the final counts', async () => {
       const counts = await byDemoEdge('sum by (client, server) (traces_service_graph_request_total)');
-      const now = counts.get('loadgen->frontend')?.[0] ?? 0;
-      const settled = now === last && now >= target * 0.99;
-      last = now;
+      const snapshot = JSON.stringify([...counts.entries()].sort());
+      const settled = snapshot === last && (counts.get('loadgen->frontend')?.[0] ?? 0) >= target * 0.99;
+      last = snapshot;
+      if (!settled) await new Promise((r) => setTimeout(r, 1000));
       return settled ? true : undefined;
-    }, 30_000);
+    }, 45_000);
   });
 
   after(async () => {
