@@ -334,6 +334,21 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/*
+ * CLOCK_REALTIME - CLOCK_BOOTTIME, bracketing the realtime read so it is good
+ * to a few hundred ns. Event times are CLOCK_BOOTTIME (bpf_ktime_get_boot_ns),
+ * which keeps counting through a suspend; the offset is re-sent with every
+ * STATS record so an NTP step or a suspend moves span times only briefly.
+ */
+static int64_t realtime_offset_ns(void)
+{
+	uint64_t b1 = now_ns(CLOCK_BOOTTIME);
+	uint64_t rt = now_ns(CLOCK_REALTIME);
+	uint64_t b2 = now_ns(CLOCK_BOOTTIME);
+
+	return (int64_t)(rt - (b1 + (b2 - b1) / 2));
+}
+
 /* ---- output ---- */
 
 static void flush_out(void)
@@ -377,7 +392,6 @@ static void write_preamble_and_hello(void)
 {
 	struct wt_hello hello = {};
 	struct utsname u;
-	uint64_t m1, rt, m2;
 	char pre[8];
 
 	memcpy(pre, WT_FRAMING_MAGIC, 4);
@@ -387,11 +401,7 @@ static void write_preamble_and_hello(void)
 	memcpy(obuf + olen, pre, sizeof(pre));
 	olen += sizeof(pre);
 
-	/* Bracket the realtime read so the offset is good to a few hundred ns. */
-	m1 = now_ns(CLOCK_MONOTONIC);
-	rt = now_ns(CLOCK_REALTIME);
-	m2 = now_ns(CLOCK_MONOTONIC);
-	hello.realtime_offset_ns = (int64_t)(rt - (m1 + (m2 - m1) / 2));
+	hello.realtime_offset_ns = realtime_offset_ns();
 	hello.loader_pid = getpid();
 	hello.max_payload = cfg.max_payload;
 	hello.ncpus = libbpf_num_possible_cpus();
@@ -440,7 +450,7 @@ static int on_data(void *ctx, void *data, size_t size)
 
 static void write_stats(struct wiretrace_bpf *skel, int ncpus)
 {
-	struct wt_stat_entry entries[WT_C_COUNT + L_COUNT];
+	struct wt_stat_entry entries[WT_C_COUNT + L_COUNT + 1];
 	struct wt_stats_header h = {};
 	uint64_t *vals = calloc(ncpus, sizeof(uint64_t));
 	int fd = bpf_map__fd(skel->maps.counters);
@@ -464,7 +474,10 @@ static void write_stats(struct wiretrace_bpf *skel, int ncpus)
 		strncpy(entries[n].name, loader_counter_names[i], sizeof(entries[n].name) - 1);
 		entries[n].value = loader_counters[i];
 	}
-	h.ts_ns = now_ns(CLOCK_MONOTONIC);
+	/* Not a counter: the clock offset as of now (see realtime_offset_ns). */
+	strncpy(entries[n].name, "realtime_offset_ns", sizeof(entries[n].name) - 1);
+	entries[n++].value = (uint64_t)realtime_offset_ns();
+	h.ts_ns = now_ns(CLOCK_BOOTTIME);
 	h.count = n;
 	out_record(WT_REC_STATS, &h, sizeof(h), entries, sizeof(entries));
 }

@@ -287,7 +287,7 @@ static __always_inline void emit_conn(struct conn_val *c, __u8 kind, __u8 sys, i
 		count(WT_C_DROP_CONN, 1);
 		return;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->conn_id = c->conn_id;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->pid = id >> 32;
@@ -404,7 +404,7 @@ static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int 
 	}
 
 	struct call_args a = {
-		.ts = bpf_ktime_get_ns(),
+		.ts = bpf_ktime_get_boot_ns(),
 		.buf = buf,
 		.conn_id = c->conn_id,
 		.fd = fd,
@@ -484,7 +484,7 @@ static __always_inline void fill_data(struct wt_data_event *e, struct call_args 
 				      struct conn_val *c, __u64 id, __s64 ret, __u64 pos, __u8 dir)
 {
 	e->ts_enter_ns = a->ts;
-	e->ts_exit_ns = bpf_ktime_get_ns();
+	e->ts_exit_ns = bpf_ktime_get_boot_ns();
 	e->conn_id = c->conn_id;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->stream_pos = pos;
@@ -709,7 +709,7 @@ static __always_inline int save_lifecycle(int fd, __u8 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	int rej = proc_rejected(id >> 32);
-	struct call_args a = { .ts = bpf_ktime_get_ns(), .fd = fd, .sys = sys };
+	struct call_args a = { .ts = bpf_ktime_get_boot_ns(), .fd = fd, .sys = sys };
 
 	if (rej) {
 		count(rej, 1);

@@ -92,7 +92,7 @@ struct wt_socket {
 
 /* WT_REC_HELLO payload (loader-made, not from the kernel). */
 struct wt_hello {
-	__s64 realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	__s64 realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	__u32 loader_pid;
 	__u32 max_payload;
 	__u32 ncpus;
@@ -102,7 +102,7 @@ struct wt_hello {
 
 /* WT_REC_CONN payload. 112 bytes. */
 struct wt_conn_event {
-	__u64 ts_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 ts_ns; /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns) */
 	__u64 conn_id; /* unique per connection for the loader's lifetime */
 	__u64 cgroup_id;
 	__u32 pid; /* tgid */
@@ -120,8 +120,8 @@ struct wt_conn_event {
 
 /* WT_REC_DATA payload: this fixed part (128 bytes), then `captured` payload bytes. */
 struct wt_data_event {
-	__u64 ts_enter_ns; /* CLOCK_MONOTONIC at syscall entry */
-	__u64 ts_exit_ns;  /* CLOCK_MONOTONIC at syscall exit */
+	__u64 ts_enter_ns; /* CLOCK_BOOTTIME at syscall entry */
+	__u64 ts_exit_ns;  /* CLOCK_BOOTTIME at syscall exit */
 	__u64 conn_id;
 	__u64 cgroup_id;
 	__u64 stream_pos; /* bytes already moved this direction on this conn */

@@ -17,6 +17,9 @@ import { extractTraceContext, type CorrelationIds } from './context/index.js';
 import { createRedactor, type RedactionConfig } from './context/redact.js';
 import { buildSpan, type SpanBuilderDeps } from './spans/span-builder.js';
 
+/** A STATS entry that is not a counter: CLOCK_REALTIME - CLOCK_BOOTTIME, ns (to ~256 ns: a double). */
+const CLOCK_OFFSET_ENTRY = 'realtime_offset_ns';
+
 export interface PipelineOptions {
   hostName: string;
   log: Logger;
@@ -82,9 +85,14 @@ export class IngestPipeline {
           if (ev.kind === 'open') this.processes.resolve(ev.pid, ev.comm);
           this.tracker.onConn(ev);
           break;
-        case 'stats':
-          this.info.kernelCounters = ev.counters;
+        case 'stats': {
+          // The loader re-sends the clock offset with its counters, so a suspend
+          // or an NTP step moves span times only until the next STATS record.
+          const { [CLOCK_OFFSET_ENTRY]: offset, ...counters } = ev.counters;
+          if (offset !== undefined && offset > 0) this.realtimeOffsetNs = BigInt(offset);
+          this.info.kernelCounters = counters;
           break;
+        }
         case 'hello':
           // A (re)started loader numbers connections from scratch. Requests of
           // the previous session still waiting for a response become spans

@@ -221,3 +221,21 @@ test('a trace header forwarded unchanged on two calls of one process keeps both 
   assert.equal(store.getTrace(TRACE).length, 2, 're-inserting the same spans is still idempotent');
   store.close();
 });
+
+test('the clock offset in STATS re-times later spans and is not shown as a kernel counter', () => {
+  const { spans, pipeline } = collector();
+  // Both calls happen at the same kernel times, on two connections.
+  const call = (b: StreamBuilder, connId: bigint): StreamBuilder =>
+    b
+      .data(connId, CLIENT, 'client', clientSocket, 'egress', 'GET /t HTTP/1.1\r\nHost: x\r\n\r\n')
+      .data(connId, CLIENT, 'client', clientSocket, 'ingress', 'HTTP/1.1 204 No Content\r\n\r\n');
+  const b = call(new StreamBuilder(), 1n);
+  pipeline.handle(b.events());
+  // The host clock stepped forward by 10 s (NTP, or a suspend the offset now covers).
+  pipeline.handle([{ type: 'stats', tsNs: 0n, counters: { data_events: 4, realtime_offset_ns: Number(OFFSET_NS + 10_000_000_000n) } }]);
+  const later = new StreamBuilder();
+  pipeline.handle(call(later, 2n).events().filter((e) => e.type === 'data'));
+  assert.equal(spans.length, 2);
+  assert.equal(Math.round((spans[1]!.startTimeUs - spans[0]!.startTimeUs) / 1e6), 10, 'the second span is ten seconds later');
+  assert.deepEqual(pipeline.captureInfo().kernelCounters, { data_events: 4 });
+});

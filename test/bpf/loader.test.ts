@@ -234,11 +234,17 @@ test('captures both sides of keep-alive HTTP on loopback', async (t) => {
   assert.equal(hello.maxPayload, MAX_PAYLOAD);
   assert.ok(hello.ncpus >= 1);
   assert.equal(hello.kernelRelease, release());
-  const nowOffset = BigInt(Date.now()) * 1000000n - process.hrtime.bigint();
+  // Event times are CLOCK_BOOTTIME, which /proc/uptime reports (to 10 ms).
+  const uptimeNs = BigInt(Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1e9));
+  const nowOffset = BigInt(Date.now()) * 1000000n - uptimeNs;
   assert.ok(hello.realtimeOffsetNs > 0n);
-  // Node's hrtime is CLOCK_MONOTONIC too, so the offsets must agree closely.
   const skew = hello.realtimeOffsetNs - nowOffset;
   assert.ok(skew < 50_000_000n && skew > -50_000_000n, `realtime offset skew ${skew} ns`);
+  // Every STATS record re-sends the offset (not a counter), so readers follow clock steps.
+  const resent = lastStats(l).counters.realtime_offset_ns;
+  assert.ok(resent !== undefined, 'STATS carries realtime_offset_ns');
+  const drift = BigInt(Math.round(resent)) - hello.realtimeOffsetNs;
+  assert.ok(drift < 50_000_000n && drift > -50_000_000n, `offset in STATS drifts ${drift} ns from HELLO's`);
 
   // One connection each side, opened by connect and accept, with mirrored tuples.
   const opens = conns(l, port).filter((c) => c.kind === 'open');

@@ -24,7 +24,7 @@ export interface SocketTuple {
 export interface HelloEvent {
   type: 'hello';
   version: number;
-  /** CLOCK_REALTIME - CLOCK_MONOTONIC in ns at loader start; add to ts to get Unix ns. */
+  /** CLOCK_REALTIME - CLOCK_BOOTTIME in ns at loader start (STATS carry fresh values); add to ts to get Unix ns. */
   realtimeOffsetNs: bigint;
   loaderPid: number;
   maxPayload: number;

@@ -32,8 +32,8 @@ export interface SpanBuilderDeps {
   redactHeaders(headers: HeaderList): HeaderList;
   redactQuery(query: string): string;
   redactPath(path: string): string;
-  /** Monotonic kernel ns -> Unix µs. */
-  toUnixUs(monotonicNs: bigint): number;
+  /** Kernel time (CLOCK_BOOTTIME ns) -> Unix µs. */
+  toUnixUs(kernelNs: bigint): number;
   /** Makes derived ids unique to this capture session (loader start), since conn ids restart with it. */
   sessionKey: string;
   /** Lowercase request header names stored verbatim as attributes (evaluation only, never used for linking). */
