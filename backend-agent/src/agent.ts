@@ -12,9 +12,9 @@ import type { Logger } from './util/log.js';
 import type { AgentHealth, CaptureState, HealthSource } from './model/health.js';
 import type { Span } from './model/span.js';
 import { checkThisHost } from './capture/preflight.js';
-import { LoaderProcess } from './capture/loader-process.js';
+import { LoaderProcess, type LoaderState } from './capture/loader-process.js';
 import { FrameDecoder } from './capture/framing.js';
-import { PipeSource } from './capture/pipe-source.js';
+import { PipeSource, type PipeState } from './capture/pipe-source.js';
 import { IngestPipeline } from './pipeline.js';
 import { SpanWriter } from './spans/span-writer.js';
 import { SpanMetrics } from './export/span-metrics.js';
@@ -64,6 +64,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const liveCapture = config.capture || config.capturePipe !== undefined;
   let captureState: CaptureState = liveCapture ? 'starting' : 'off';
   let captureError: string | undefined;
+  // The loader the agent starts and a loader on a pipe report the same states.
+  const onCaptureState = (state: LoaderState | PipeState, detail?: string): void => {
+    captureState = state === 'stopped' ? 'off' : state;
+    captureError = state === 'running' ? undefined : detail;
+  };
   const loader = config.capture
     ? new LoaderProcess({
         loaderPath: config.loaderPath,
@@ -72,10 +77,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
         filters: { ...config.filters, excludePorts: [...config.filters.excludePorts, config.listenPort] },
         log,
         onEvents: (events) => pipeline.handle(events),
-        onStateChange: (state, detail) => {
-          captureState = state === 'stopped' ? 'off' : state;
-          captureError = state === 'running' ? undefined : detail;
-        },
+        onStateChange: onCaptureState,
       })
     : undefined;
 
@@ -84,10 +86,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
         path: config.capturePipe,
         log,
         onEvents: (events) => pipeline.handle(events),
-        onStateChange: (state, detail) => {
-          captureState = state === 'stopped' ? 'off' : state;
-          captureError = state === 'running' ? undefined : detail;
-        },
+        onStateChange: onCaptureState,
       })
     : undefined;
 

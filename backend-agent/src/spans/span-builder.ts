@@ -124,8 +124,9 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   // Headers kept as attributes go through redaction first: the scheme of an
   // Authorization header is worth seeing, its credentials never are, and a
   // user recording a sensitive header by name still gets it redacted.
-  const wanted = new Set(['authorization', ...(deps.recordHeaders ?? [])]);
-  for (const [name, value] of deps.redactHeaders(req.headers.filter(([n]) => wanted.has(n)))) {
+  const recorded = deps.recordHeaders ?? [];
+  const kept = req.headers.filter(([n]) => n === 'authorization' || recorded.includes(n));
+  for (const [name, value] of kept.length ? deps.redactHeaders(kept) : kept) {
     attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
   }
 

@@ -7,16 +7,10 @@ import { createDataFrame, FieldType, type DataFrame } from '@grafana/data';
 import type { TraceSummary } from '../agents/native-api';
 import { traceLink, type DataSourceRef } from './trace-link';
 
-export interface MergedTraceSummary {
-  traceId: string;
-  rootService: string;
-  rootName: string;
-  startTimeUs: number;
+/** A trace summary merged over the agents that saw part of the trace. */
+export interface MergedTraceSummary extends TraceSummary {
   /** From the earliest start to the latest end seen by any agent, ns. */
   durationNs: number;
-  spanCount: number;
-  errorCount: number;
-  services: string[];
   agents: string[];
 }
 

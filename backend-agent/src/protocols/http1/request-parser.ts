@@ -41,16 +41,7 @@ export class Http1RequestParser extends Http1StreamParser<Http1Request> {
       target: head.target,
       path,
       query,
-      version: head.version,
-      headers: head.headers,
-      trailers: [],
-      headerBytes,
-      bodyBytes: 0,
-      chunked: false,
-      truncated: false,
-      firstByteNs: first.firstNs,
-      lastByteNs: last.lastNs,
-      tid: first.tid,
+      ...this.messageBase(head, headerBytes, first, last),
     };
     const after = requestAfterMessage(head.method, head);
     this.onRequestHead?.({ method: head.method, target: head.target, firstByteNs: first.firstNs, awaitsUpgrade: after === 'await-upgrade' });

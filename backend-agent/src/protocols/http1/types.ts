@@ -27,7 +27,7 @@ export interface Http1DirectedChunk extends Http1Chunk {
 /** A header field: name lower-cased, value as sent with surrounding whitespace removed. */
 export type HeaderField = [name: string, value: string];
 
-interface Http1MessageBase {
+export interface Http1MessageBase {
   /** e.g. "1.1" */
   version: string;
   /** In order of appearance; repeated names are kept as separate entries. */
