@@ -13,10 +13,10 @@
  *   the exchange's position on it; reconstruction links them later.
  */
 import type { ObservedExchange, HeaderList } from '../model/exchange.js';
-import type { Attributes, ProcessInfo, Span, SpanStatus, TraceContext } from '../model/span.js';
+import type { Attributes, ProcessInfo, Span, TraceContext } from '../model/span.js';
 import type { SocketTuple } from '../model/events.js';
 import { derivedIds, derivedSpanId } from './ids.js';
-import { operationName } from './operation-name.js';
+import { semanticsOf } from './semantics/index.js';
 
 export interface PeerProcess {
   pid: number;
@@ -76,30 +76,21 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   const endNs = res ? res.endNs : req.endNs;
   const durationNs = Number(endNs > startNs ? endNs - startNs : 0n);
 
-  const { status, message } = spanStatus(kind, res?.statusCode, ex.incompleteReason);
   const local = conn.socket.local;
   const remote = conn.socket.remote;
-  const host = headerValue(req.headers, 'host');
-  const query = req.query ? deps.redactQuery(req.query) : '';
-  const urlPath = deps.redactPath(req.path);
+  const semantics = semanticsOf(ex, deps);
   const attributes: Attributes = {
-    'http.request.method': req.method,
-    'url.path': urlPath,
-    'url.scheme': 'http',
-    'network.protocol.name': 'http',
-    'network.protocol.version': req.version,
     'network.transport': 'tcp',
     'network.type': conn.socket.family,
     'process.pid': conn.pid,
     'process.executable.name': process.executableName,
     'thread.id': req.tid,
-    'http.request.body.size': req.bodyBytes,
-    'http.request.size': req.headerBytes + req.bodyBytes,
+    ...semantics.attributes,
   };
-  if (query) attributes['url.query'] = query;
-  // The server is the remote end for a client span, this end for a server span.
+  // The server is the remote end for a client span, this end for a server
+  // span; a protocol's own notion of it (an HTTP Host header) wins.
   const serverEnd = kind === 'client' ? remote : local;
-  attributes['server.address'] = host ? stripPort(host) : serverEnd.address;
+  if (attributes['server.address'] === undefined) attributes['server.address'] = serverEnd.address;
   attributes['server.port'] = serverEnd.port;
   if (kind === 'server') {
     attributes['client.address'] = remote.address;
@@ -109,38 +100,24 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   attributes['network.peer.port'] = remote.port;
   attributes['network.local.address'] = local.address;
   attributes['network.local.port'] = local.port;
-  if (res) {
-    attributes['http.response.status_code'] = res.statusCode;
-    attributes['http.response.body.size'] = res.bodyBytes;
-    attributes['http.response.size'] = res.headerBytes + res.bodyBytes;
-  }
-  const userAgent = headerValue(req.headers, 'user-agent');
-  if (userAgent) attributes['user_agent.original'] = userAgent.slice(0, MAX_HEADER_ATTRIBUTE);
+  if (ex.streamId !== undefined) attributes['network.stream.id'] = ex.streamId;
   for (const [name, value] of Object.entries(correlationIds)) {
     attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
   }
   if (context?.traceState) attributes['w3c.tracestate'] = context.traceState.slice(0, MAX_HEADER_ATTRIBUTE);
   if (process.containerId) attributes['container.id'] = process.containerId;
-  // Headers kept as attributes go through redaction first: the scheme of an
-  // Authorization header is worth seeing, its credentials never are, and a
-  // user recording a sensitive header by name still gets it redacted.
-  const recorded = deps.recordHeaders ?? [];
-  const kept = req.headers.filter(([n]) => n === 'authorization' || recorded.includes(n));
-  for (const [name, value] of kept.length ? deps.redactHeaders(kept) : kept) {
-    attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
-  }
 
   const span: Span = {
     traceId,
     spanId,
     kind,
-    name: operationName(req.method, urlPath),
+    name: semantics.name,
     service: process.serviceName,
     peerService,
     peerLocal: peer !== undefined,
     startTimeUs: deps.toUnixUs(startNs),
     durationNs,
-    status,
+    status: semantics.status,
     traceIdSource: context?.source ?? 'none',
     attributes,
     process,
@@ -155,37 +132,14 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
       requestTransferNs: Number(req.endNs - req.startNs),
       responseTransferNs: res ? Number(res.endNs - res.startNs) : 0,
       truncated: ex.truncated,
-      captureSource: 'syscall',
+      captureSource: conn.captureSource ?? 'syscall',
     },
   };
   if (parentSpanId) {
     span.parentSpanId = parentSpanId;
     span.parentLink = { traceId, spanId: parentSpanId, method: 'header', confidence: 1 };
   }
-  if (message) span.statusMessage = message;
+  if (semantics.statusMessage) span.statusMessage = semantics.statusMessage;
   if (context) span.traceContext = context;
   return span;
-}
-
-/** OpenTelemetry HTTP semantics: 4xx is an error for the client, not for the server. */
-export function spanStatus(
-  kind: 'client' | 'server',
-  statusCode: number | undefined,
-  incompleteReason: string | undefined,
-): { status: SpanStatus; message?: string } {
-  if (statusCode === undefined) return { status: 'error', message: incompleteReason ?? 'no response' };
-  if (statusCode >= 500) return { status: 'error', message: `HTTP ${statusCode}` };
-  if (statusCode >= 400 && kind === 'client') return { status: 'error', message: `HTTP ${statusCode}` };
-  return { status: 'unset' };
-}
-
-function headerValue(headers: HeaderList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
-  return undefined;
-}
-
-function stripPort(host: string): string {
-  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') > 0 ? host.indexOf(']') : undefined);
-  const colon = host.lastIndexOf(':');
-  return colon > 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
 }

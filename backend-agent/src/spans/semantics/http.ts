@@ -1,0 +1,67 @@
+/**
+ * HTTP/1.x and HTTP/2 exchanges as OpenTelemetry HTTP spans
+ * (https://opentelemetry.io/docs/specs/semconv/http/http-spans/).
+ */
+import type { HeaderList, ObservedExchange } from '../../model/exchange.js';
+import type { Attributes, SpanStatus } from '../../model/span.js';
+import { operationName } from '../operation-name.js';
+import { MAX_ATTRIBUTE, type ProtocolSemantics, type SemanticsDeps } from './types.js';
+
+export function httpSemantics(ex: ObservedExchange, deps: SemanticsDeps): ProtocolSemantics {
+  const { connection: conn, request: req, response: res } = ex;
+  const kind = conn.role;
+  const query = req.query ? deps.redactQuery(req.query) : '';
+  const urlPath = deps.redactPath(req.path);
+  const attributes: Attributes = {
+    'http.request.method': req.method,
+    'url.path': urlPath,
+    'url.scheme': conn.captureSource === 'tls' ? 'https' : 'http',
+    'network.protocol.name': 'http',
+    'network.protocol.version': req.version,
+    'http.request.body.size': req.bodyBytes,
+    'http.request.size': req.headerBytes + req.bodyBytes,
+  };
+  if (query) attributes['url.query'] = query;
+  const host = headerValue(req.headers, 'host') ?? headerValue(req.headers, ':authority');
+  if (host) attributes['server.address'] = stripPort(host);
+  if (res) {
+    attributes['http.response.status_code'] = res.statusCode;
+    attributes['http.response.body.size'] = res.bodyBytes;
+    attributes['http.response.size'] = res.headerBytes + res.bodyBytes;
+  }
+  const userAgent = headerValue(req.headers, 'user-agent');
+  if (userAgent) attributes['user_agent.original'] = userAgent.slice(0, MAX_ATTRIBUTE);
+  // Headers kept as attributes go through redaction first: the scheme of an
+  // Authorization header is worth seeing, its credentials never are, and a
+  // user recording a sensitive header by name still gets it redacted.
+  const recorded = deps.recordHeaders ?? [];
+  const kept = req.headers.filter(([n]) => n === 'authorization' || recorded.includes(n));
+  for (const [name, value] of kept.length ? deps.redactHeaders(kept) : kept) {
+    attributes[`http.request.header.${name}`] = value.slice(0, MAX_ATTRIBUTE);
+  }
+  const { status, message } = httpStatus(kind, res?.statusCode, ex.incompleteReason);
+  return { name: operationName(req.method, urlPath), status, ...(message ? { statusMessage: message } : {}), attributes };
+}
+
+/** OpenTelemetry HTTP semantics: 4xx is an error for the client, not for the server. */
+export function httpStatus(
+  kind: 'client' | 'server',
+  statusCode: number | undefined,
+  incompleteReason: string | undefined,
+): { status: SpanStatus; message?: string } {
+  if (statusCode === undefined) return { status: 'error', message: incompleteReason ?? 'no response' };
+  if (statusCode >= 500) return { status: 'error', message: `HTTP ${statusCode}` };
+  if (statusCode >= 400 && kind === 'client') return { status: 'error', message: `HTTP ${statusCode}` };
+  return { status: 'unset' };
+}
+
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  for (const [n, v] of headers) if (n === name) return v;
+  return undefined;
+}
+
+function stripPort(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']') > 0 ? host.indexOf(']') : undefined);
+  const colon = host.lastIndexOf(':');
+  return colon > 0 && host.indexOf(':') === colon ? host.slice(0, colon) : host;
+}
