@@ -125,12 +125,14 @@ describe('Prometheus scrapes the agent (eBPF, real demo, real Prometheus)', { sk
     }
   });
 
-  test('the latency alert stays below its threshold for the demo\'s millisecond calls', async () => {
-    const latency = alerts.find((a) => a.ruleUid === 'wiretrace-edge-p95-latency');
-    assert.ok(latency);
-    const series = await byDemoEdge(latency.expr);
-    for (const [edge, [p95]] of series) {
-      assert.ok(p95! > 0 && p95! < latency.threshold.value, `${edge}: p95 ${p95}s vs threshold ${latency.threshold.value}s`);
+  test('both latency alerts stay below their threshold for the demo\'s millisecond calls', async () => {
+    for (const uid of ['wiretrace-edge-p95-latency', 'wiretrace-edge-p95-added-latency']) {
+      const latency = alerts.find((a) => a.ruleUid === uid);
+      assert.ok(latency, uid);
+      const series = await byDemoEdge(latency.expr);
+      for (const [edge, [p95]] of series) {
+        assert.ok(p95! > 0 && p95! < latency.threshold.value, `${uid} ${edge}: p95 ${p95}s vs threshold ${latency.threshold.value}s`);
+      }
     }
   });
 

@@ -15,6 +15,7 @@ import { CappedSeries } from './capped-series.js';
 import { Histogram, LATENCY_BUCKETS_SECONDS } from './histogram.js';
 import { errorTypeLabel, methodLabel, routeLabel, statusCodeLabel } from './red-labels.js';
 import { serviceGraphObservation } from './service-graph.js';
+import { DEFAULT_SELF_TIME_OPTIONS, SelfTimeEstimator } from './self-time.js';
 
 export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
 
@@ -37,6 +38,8 @@ export class SpanMetrics {
   private readonly failed: CappedSeries<Counter>;
   private readonly serverSeconds: CappedSeries<Histogram>;
   private readonly clientSeconds: CappedSeries<Histogram>;
+  private readonly serverSelfSeconds: CappedSeries<Histogram>;
+  private readonly selfTime: SelfTimeEstimator;
   private readonly httpServer: CappedSeries<Histogram>;
   private readonly httpClient: CappedSeries<Histogram>;
   private spansRecorded = 0;
@@ -49,12 +52,18 @@ export class SpanMetrics {
     this.failed = new CappedSeries(EDGE_LABELS, cap, () => new Counter());
     this.serverSeconds = new CappedSeries(EDGE_LABELS, cap, histogram);
     this.clientSeconds = new CappedSeries(EDGE_LABELS, cap, histogram);
+    this.serverSelfSeconds = new CappedSeries(EDGE_LABELS, cap, histogram);
+    this.selfTime = new SelfTimeEstimator((server, seconds) => {
+      const edge = serviceGraphObservation(server);
+      this.serverSelfSeconds.get([edge.client, edge.server, edge.connectionType]).observe(seconds);
+    });
     this.httpServer = new CappedSeries(SERVER_RED_LABELS, cap, histogram);
     this.httpClient = new CappedSeries(CLIENT_RED_LABELS, cap, histogram);
   }
 
   record(spans: readonly Span[]): void {
     for (const span of spans) this.recordOne(span);
+    this.selfTime.add(spans);
   }
 
   private recordOne(span: Span): void {
@@ -80,7 +89,9 @@ export class SpanMetrics {
     else this.httpClient.get([span.service, span.peerService, method, route, code, errorType]).observe(edge.seconds);
   }
 
-  families(): MetricFamily[] {
+  families(nowUs: number = Date.now() * 1000): MetricFamily[] {
+    // Traffic may have stopped: settle what the wall clock says is settled.
+    this.selfTime.settle(nowUs - DEFAULT_SELF_TIME_OPTIONS.settleUs);
     const counters: Array<[string, string, CappedSeries<Counter>]> = [
       ['traces_service_graph_request_total', 'Calls between two services, counted once per call (Tempo service-graph semantics).', this.requests],
       ['traces_service_graph_request_failed_total', 'Failed calls between two services: 5xx or no response on the side that counts the call.', this.failed],
@@ -88,6 +99,11 @@ export class SpanMetrics {
     const histograms: Array<[string, string, CappedSeries<Histogram>]> = [
       ['traces_service_graph_request_server_seconds', 'Call duration seen by the server, in seconds.', this.serverSeconds],
       ['traces_service_graph_request_client_seconds', 'Call duration seen by the client, in seconds.', this.clientSeconds],
+      [
+        'wiretrace_service_graph_request_server_self_seconds',
+        "Call duration seen by the server minus the time it waited on its own outbound calls (the latency the server added), in seconds.",
+        this.serverSelfSeconds,
+      ],
       ['http_server_request_duration_seconds', 'Duration of HTTP requests served, by service and normalised route, in seconds.', this.httpServer],
       ['http_client_request_duration_seconds', 'Duration of HTTP requests made, by calling service, peer and normalised route, in seconds.', this.httpClient],
     ];
@@ -99,6 +115,15 @@ export class SpanMetrics {
         type: 'counter',
         help: 'Spans the span metrics were computed from.',
         samples: [{ value: this.spansRecorded }],
+      },
+      {
+        name: 'wiretrace_self_time_estimates_total',
+        type: 'counter',
+        help: 'Server spans given a self time, by how: linked (children looked for) or evicted (window full, whole duration used).',
+        samples: [
+          { labels: { result: 'linked' }, value: this.selfTime.settled },
+          { labels: { result: 'evicted' }, value: this.selfTime.evicted },
+        ],
       },
       {
         name: 'wiretrace_span_metrics_overflow_total',
