@@ -60,7 +60,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     spanMetrics.record(spans);
     writer.add(spans);
   };
-  const pipeline = new IngestPipeline({ hostName: os.hostname(), log, sink, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
+  const pipeline = new IngestPipeline({ hostName: config.hostName ?? os.hostname(), log, sink, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
   const liveCapture = config.capture || config.capturePipe !== undefined;
   let captureState: CaptureState = liveCapture ? 'starting' : 'off';
   let captureError: string | undefined;

@@ -33,6 +33,8 @@ export interface AgentConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Request headers stored verbatim as `http.request.header.<name>` (evaluation; never used for linking). */
   recordHeaders?: string[];
+  /** The node's name on spans (`host.name`); default the kernel's host name. */
+  hostName?: string;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +69,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'retention-size', env: 'WIRETRACE_RETENTION_SIZE', arg: 'SIZE', help: 'keep the store under this size, e.g. 500MB, 2GiB (default 1GiB)' },
   { flag: 'record-header', env: 'WIRETRACE_RECORD_HEADERS', arg: 'NAME', help: 'store this request header as attribute http.request.header.NAME (repeatable; for evaluation)', repeatable: true },
   { flag: 'log-level', env: 'WIRETRACE_LOG_LEVEL', arg: 'LEVEL', help: 'debug, info, warn or error (default info)' },
+  { flag: 'host-name', env: 'WIRETRACE_HOST_NAME', arg: 'NAME', help: "this node's name on spans (default the host name; in Kubernetes the node name)" },
 ];
 
 export function defaultLoaderPath(): string {
@@ -166,6 +169,11 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   if (recordHeaders) {
     for (const h of recordHeaders) if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) throw new ConfigError(`--record-header: "${h}" is not a header name`);
     config.recordHeaders = [...new Set(recordHeaders.map((h) => h.toLowerCase()))];
+  }
+  const hostName = one('host-name');
+  if (hostName !== undefined) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(hostName)) throw new ConfigError(`--host-name: "${hostName}" is not a host name`);
+    config.hostName = hostName;
   }
   const token = one('token');
   if (token !== undefined) {

@@ -13,7 +13,8 @@ import { edgeMetricsFrames, mergeEdgeSeries } from '../frames/edge-metrics-frame
 import { mergeTraceSummaries, searchFrame } from '../frames/search-frame';
 import { serviceGraphFrames } from '../frames/service-graph-frames';
 import { mergeSpans, spansFrame } from '../frames/spans-frame';
-import { mergeTraceSpans, traceFrame } from '../frames/trace-frame';
+import { traceFrame } from '../frames/trace-frame';
+import { stitchAcrossAgents } from './stitch-hosts';
 import type { DataSourceRef } from '../frames/trace-link';
 import type { WiretraceQuery } from '../types';
 
@@ -72,12 +73,19 @@ async function traceQuery(q: WiretraceQuery, ctx: QueryContext, api: NativeApi):
     return { frames: [], errors: q.traceId?.trim() ? [new Error(`'${q.traceId}' is not a trace id (1 to 32 hex digits)`)] : [] };
   }
   const { results, errors } = await fanOut(ctx.agents, (a) => api.trace(a, traceId));
-  const spans = mergeTraceSpans(results.map((r) => r.value));
+  // Hops between nodes without headers: follow each unmatched socket to the agent that saw its other end.
+  const stitched = await stitchAcrossAgents(
+    results.map((r) => ({ agent: r.agent, spans: r.value })),
+    ctx.agents,
+    api,
+  );
+  const spans = stitched.spans;
+  const problems: Array<AgentError | Error> = [...errors, ...stitched.errors];
   if (spans.length === 0) {
     // Only say "not found" when every agent answered: a dead agent may hold it.
-    return { frames: [], errors: errors.length > 0 ? errors : [new Error(`trace ${traceId.padStart(32, '0')} not found on any agent`)] };
+    return { frames: [], errors: problems.length > 0 ? problems : [new Error(`trace ${traceId.padStart(32, '0')} not found on any agent`)] };
   }
-  return { frames: [traceFrame(spans[0]!.traceId, spans, q.refId)], errors };
+  return { frames: [traceFrame(spans[0]!.traceId, spans, q.refId)], errors: problems };
 }
 
 async function searchQuery(q: WiretraceQuery, ctx: QueryContext, api: NativeApi): Promise<QueryOutcome> {
