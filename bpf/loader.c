@@ -30,6 +30,7 @@
 #include "wiretrace.h"
 #include "wiretrace_priv.h"
 #include "wiretrace.skel.h"
+#include "tls.h"
 
 _Static_assert(sizeof(struct wt_record_header) == 8, "record header layout");
 _Static_assert(sizeof(struct wt_hello) == 88, "HELLO layout");
@@ -38,6 +39,7 @@ _Static_assert(sizeof(struct wt_conn_event) == 112, "CONN layout");
 _Static_assert(sizeof(struct wt_data_event) == 128, "DATA layout");
 _Static_assert(sizeof(struct wt_stat_entry) == 32, "stat entry layout");
 _Static_assert(sizeof(struct wt_stats_header) == 16, "STATS layout");
+_Static_assert(sizeof(struct wt_tls_event) == 288, "TLS layout");
 
 #define PROG "wiretrace-loader"
 #define EXIT_PREFLIGHT 2
@@ -67,12 +69,18 @@ static const char *const counter_names[WT_C_COUNT] = {
 	[WT_C_CONN_GONE] = "conn_gone_in_call",
 	[WT_C_FD_REUSED] = "conn_fd_reused",
 	[WT_C_CLOSED_ON_EXIT] = "conn_closed_on_exit",
+	[WT_C_TLS_EVENTS] = "tls_data_events",
+	[WT_C_TLS_CIPHER_SKIP] = "tls_ciphertext_skipped",
+	[WT_C_TLS_NO_CONN] = "tls_unattributed",
+	[WT_C_TLS_MAP_FULL] = "tls_calls_map_full",
+	[WT_C_EXEC_EVENTS] = "exec_events",
 };
 
 enum loader_counter {
 	L_RECORDS,
 	L_BYTES,
 	L_BAD_SAMPLES,
+	L_TLS_FILES,
 	L_COUNT
 };
 
@@ -80,6 +88,7 @@ static const char *const loader_counter_names[L_COUNT] = {
 	[L_RECORDS] = "loader_records",
 	[L_BYTES] = "loader_bytes",
 	[L_BAD_SAMPLES] = "loader_bad_samples",
+	[L_TLS_FILES] = "tls_probed_files",
 };
 
 static struct {
@@ -90,7 +99,9 @@ static struct {
 	uint16_t ports[MAX_LIST], exclude_ports[MAX_LIST];
 	const char *cgroups[MAX_LIST];
 	int n_pids, n_exclude_pids, n_ports, n_exclude_ports, n_cgroups;
+	bool tls;
 } cfg = {
+	.tls = true,
 	.max_payload = WT_DEFAULT_MAX_PAYLOAD,
 	.data_ringbuf_mb = 8,
 	.stats_interval_ms = 1000,
@@ -147,6 +158,7 @@ static void usage(FILE *f)
 		"  --cgroup PATH          trace only processes in this cgroup v2 directory (repeatable)\n"
 		"  --data-ringbuf-mb N    data ring buffer size in MiB, rounded up to a power of two (default 8)\n"
 		"  --stats-interval-ms N  STATS record period (default 1000)\n"
+		"  --tls on|off           OpenSSL plaintext probes and TLS library discovery (default on)\n"
 		"  --help                 this text\n"
 		"The loader's own pid and its parent's (the agent) are always excluded.\n"
 		"Env: WIRETRACE_BTF_PATH (default /sys/kernel/btf/vmlinux), WIRETRACE_LOADER_DEBUG=1.\n",
@@ -168,7 +180,7 @@ static unsigned long parse_num(const char *opt, const char *s, unsigned long min
 
 static void parse_args(int argc, char **argv)
 {
-	enum { O_MAX = 1, O_PID, O_XPID, O_PORT, O_XPORT, O_CG, O_RB, O_STATS, O_HELP };
+	enum { O_MAX = 1, O_PID, O_XPID, O_PORT, O_XPORT, O_CG, O_RB, O_STATS, O_TLS, O_HELP };
 	static const struct option longopts[] = {
 		{ "max-payload", required_argument, NULL, O_MAX },
 		{ "pid", required_argument, NULL, O_PID },
@@ -178,6 +190,7 @@ static void parse_args(int argc, char **argv)
 		{ "cgroup", required_argument, NULL, O_CG },
 		{ "data-ringbuf-mb", required_argument, NULL, O_RB },
 		{ "stats-interval-ms", required_argument, NULL, O_STATS },
+		{ "tls", required_argument, NULL, O_TLS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -221,6 +234,14 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_STATS:
 			cfg.stats_interval_ms = parse_num("--stats-interval-ms", optarg, 10, 3600000);
+			break;
+		case O_TLS:
+			if (strcmp(optarg, "on") == 0)
+				cfg.tls = true;
+			else if (strcmp(optarg, "off") == 0)
+				cfg.tls = false;
+			else
+				die(EXIT_PREFLIGHT, "invalid --tls '%s': expected on or off", optarg);
 			break;
 		case O_HELP:
 			usage(stdout);
@@ -448,6 +469,24 @@ static int on_data(void *ctx, void *data, size_t size)
 	return out_closed ? -EPIPE : 0;
 }
 
+static void on_tls(const struct wt_tls_event *e)
+{
+	out_record(WT_REC_TLS, e, sizeof(*e), NULL, 0);
+}
+
+static int on_exec(void *ctx, void *data, size_t size)
+{
+	const struct wt_exec_event *e = data;
+
+	(void)ctx;
+	if (size < sizeof(*e)) {
+		loader_counters[L_BAD_SAMPLES]++;
+		return 0;
+	}
+	tls_on_exec(e->pid, now_ns(CLOCK_MONOTONIC) / 1000000);
+	return 0;
+}
+
 static void write_stats(struct wiretrace_bpf *skel, int ncpus)
 {
 	struct wt_stat_entry entries[WT_C_COUNT + L_COUNT + 1];
@@ -470,6 +509,7 @@ static void write_stats(struct wiretrace_bpf *skel, int ncpus)
 	}
 	free(vals);
 	/* Loader counters cover the records written before this one. */
+	loader_counters[L_TLS_FILES] = tls_attached_files();
 	for (int i = 0; i < L_COUNT; i++, n++) {
 		strncpy(entries[n].name, loader_counter_names[i], sizeof(entries[n].name) - 1);
 		entries[n].value = loader_counters[i];
@@ -502,6 +542,7 @@ static void set_rodata(struct wiretrace_bpf *skel, uint64_t data_rb_bytes)
 	skel->rodata->cfg_pid_allow = cfg.n_pids > 0;
 	skel->rodata->cfg_port_allow = cfg.n_ports > 0;
 	skel->rodata->cfg_cgroup_allow = cfg.n_cgroups > 0;
+	skel->rodata->cfg_tls = cfg.tls;
 }
 
 static void fill_filters(struct wiretrace_bpf *skel)
@@ -565,7 +606,7 @@ int main(int argc, char **argv)
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts);
 	struct bpf_link *links[64];
 	struct wiretrace_bpf *skel;
-	struct ring_buffer *conn_rb, *data_rb;
+	struct ring_buffer *conn_rb, *data_rb, *proc_rb;
 	struct bpf_program *prog;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t rb_bytes, next_stats;
@@ -612,7 +653,14 @@ int main(int argc, char **argv)
 	fill_filters(skel);
 
 	bpf_object__for_each_program(prog, skel->obj) {
-		struct bpf_link *l = bpf_program__attach(prog);
+		struct bpf_link *l;
+
+		/* Uprobes go per TLS library (tls.c); exec events only feed TLS discovery. */
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+			continue;
+		if (!cfg.tls && prog == skel->progs.process_exec)
+			continue;
+		l = bpf_program__attach(prog);
 
 		if (!l)
 			die(1, "cannot attach %s (%s): %s", bpf_program__name(prog),
@@ -624,11 +672,14 @@ int main(int argc, char **argv)
 
 	conn_rb = ring_buffer__new(bpf_map__fd(skel->maps.conn_rb), on_conn, NULL, NULL);
 	data_rb = ring_buffer__new(bpf_map__fd(skel->maps.data_rb), on_data, NULL, NULL);
+	proc_rb = ring_buffer__new(bpf_map__fd(skel->maps.proc_rb), on_exec, NULL, NULL);
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!conn_rb || !data_rb || ep < 0)
+	if (!conn_rb || !data_rb || !proc_rb || ep < 0)
 		die(1, "cannot set up ring buffer polling: %s", strerror(errno));
 	add_epoll(ep, ring_buffer__epoll_fd(conn_rb), EPOLLIN);
 	add_epoll(ep, ring_buffer__epoll_fd(data_rb), EPOLLIN);
+	/* exec notifications wake us at once: a new process's libraries should get probes quickly. */
+	add_epoll(ep, ring_buffer__epoll_fd(proc_rb), EPOLLIN);
 	/* The agent holds our stdin open; EOF there means it died without killing us. */
 	if (is_pipe_or_socket(STDIN_FILENO))
 		add_epoll(ep, STDIN_FILENO, EPOLLIN);
@@ -637,9 +688,25 @@ int main(int argc, char **argv)
 		add_epoll(ep, STDOUT_FILENO, 0);
 
 	write_preamble_and_hello();
+	if (cfg.tls) {
+		struct tls_programs tp = {
+			.read_enter = skel->progs.ssl_read_enter,
+			.read_exit = skel->progs.ssl_read_exit,
+			.write_enter = skel->progs.ssl_write_enter,
+			.write_exit = skel->progs.ssl_write_exit,
+			.read_ex_enter = skel->progs.ssl_read_ex_enter,
+			.read_ex_exit = skel->progs.ssl_read_ex_exit,
+			.write_ex_enter = skel->progs.ssl_write_ex_enter,
+			.write_ex_exit = skel->progs.ssl_write_ex_exit,
+		};
+		uint32_t self[2] = { getpid(), getppid() };
+
+		/* Before "ready": processes already running have their TLS libraries probed by then. */
+		tls_start(&tp, on_tls, self, 2, debug);
+	}
 	flush_out();
-	fprintf(stderr, PROG ": ready: attached %d programs, max payload %u bytes\n", nlinks,
-		cfg.max_payload);
+	fprintf(stderr, PROG ": ready: attached %d programs, max payload %u bytes, TLS probes %s (%d files)\n",
+		nlinks, cfg.max_payload, cfg.tls ? "on" : "off", tls_attached_files());
 
 	next_stats = now_ns(CLOCK_MONOTONIC) + cfg.stats_interval_ms * 1000000ull;
 	while (!stop) {
@@ -667,6 +734,10 @@ int main(int argc, char **argv)
 		/* Producers skip wakeups, so consume on every tick, not only when woken. */
 		drain(conn_rb, data_rb);
 		now = now_ns(CLOCK_MONOTONIC);
+		if (cfg.tls) {
+			ring_buffer__consume(proc_rb);
+			tls_tick(now / 1000000);
+		}
 		if (now >= next_stats) {
 			write_stats(skel, ncpus);
 			while (next_stats <= now)
@@ -678,6 +749,7 @@ int main(int argc, char **argv)
 	/* Detach first so the final drain and STATS see everything that got in. */
 	for (int i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
+	tls_stop();
 	if (!out_closed) {
 		drain(conn_rb, data_rb);
 		write_stats(skel, ncpus);
@@ -685,6 +757,7 @@ int main(int argc, char **argv)
 	}
 	ring_buffer__free(conn_rb);
 	ring_buffer__free(data_rb);
+	ring_buffer__free(proc_rb);
 	wiretrace_bpf__destroy(skel);
 	free(obuf);
 	return 0;

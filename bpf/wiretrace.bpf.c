@@ -32,6 +32,8 @@ const volatile __u64 cfg_conn_wakeup_bytes = 64 << 10;
 const volatile bool cfg_pid_allow = false;
 const volatile bool cfg_cgroup_allow = false;
 const volatile bool cfg_port_allow = false;
+/* TLS plaintext probes and exec notifications (the loader's --tls). */
+const volatile bool cfg_tls = true;
 
 __u64 next_conn_id = 0;
 
@@ -70,7 +72,9 @@ struct conn_val {
 	__u8 kind;
 	__u8 role;
 	__u8 filtered; /* rejected by the port filter */
-	__u8 pad[5];
+	__u8 tls;      /* its plaintext comes from TLS probes: ciphertext syscalls are not reported */
+	__u8 pad[4];
+	__u64 tls_pos[2]; /* plaintext bytes reported so far: [0] egress, [1] ingress */
 };
 
 struct call_args {
@@ -82,7 +86,8 @@ struct call_args {
 	__u8 sys;
 	__u8 vec;
 	__u8 nopayload;
-	__u8 pad[5];
+	__u8 tls;      /* TLS plaintext (DATA flag WT_DATA_F_TLS) */
+	__u8 pad[4];
 };
 
 struct {
@@ -154,6 +159,94 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } port_filter SEC(".maps");
+
+/*
+ * TLS (OpenSSL uprobes). An SSL_* call in progress, per thread: entry saves
+ * the SSL*, the buffer and what is known of its socket; a socket syscall the
+ * library makes inside the call (on the same thread) tells the fd exactly.
+ */
+struct tls_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* _ex variants: size_t *readbytes / *written */
+	__u64 ts;
+	__u64 conn_id; /* 0 until known */
+	__s32 fd;      /* -1 until known */
+	__u8 sys;      /* WT_SYS_SSL_* */
+	__u8 trust;    /* enum ssl_trust of what fd came from */
+	__u8 pad[2];
+};
+
+/*
+ * LRU: a thread that dies inside an SSL call, or a return probe detached
+ * while a call is in flight, leaves its entry behind; a plain hash would fill
+ * up with those and switch TLS capture off for good.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+struct ssl_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
+
+/*
+ * SSL* -> socket, remembered for the calls that make no syscall: a read served
+ * from OpenSSL's buffer, or libraries on memory BIOs (node) that move the
+ * ciphertext themselves. conn_id detects an SSL* address reused for another
+ * connection after its socket closed.
+ */
+enum ssl_trust {
+	TRUST_GUESS = 0, /* from the read before an SSL call that produced nothing yet */
+	TRUST_SEEN = 1,  /* from the read that fed an SSL_read which returned plaintext */
+	TRUST_EXACT = 2, /* from a syscall inside an SSL call: never overridden by a guess */
+};
+
+struct ssl_sock {
+	__u64 conn_id;
+	__s32 fd;
+	__u8 trust; /* enum ssl_trust */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WT_CONN_MAP_SIZE);
+	__type(key, struct ssl_key);
+	__type(value, struct ssl_sock);
+} ssl_socks SEC(".maps");
+
+/*
+ * The last socket a TLS-using thread received from, not yet consumed by an
+ * SSL_read. Libraries on memory BIOs (node's TLSWrap) read the socket, then
+ * call SSL_read on the same thread at once: that read names the SSL*'s socket.
+ * Only threads that called SSL_read have an entry, so other reads pay one
+ * failed lookup.
+ */
+struct tls_rx {
+	__u64 ts;
+	__u64 conn_id;
+	__s32 fd;
+	__u32 fresh;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct tls_rx);
+} tls_rxs SEC(".maps");
+
+/* exec notifications for the loader's TLS library discovery (not forwarded). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10);
+} proc_rb SEC(".maps");
 
 /* Hides a value from clang so it keeps the bound checks the verifier needs. */
 #define OPAQUE(x) asm volatile("" : "+r"(x))
@@ -368,6 +461,50 @@ enum buf_kind {
 	BUF_NONE,   /* no user buffer (sendfile) */
 };
 
+static __always_inline bool is_receive(__u8 sys)
+{
+	return sys == WT_SYS_READ || sys == WT_SYS_READV || sys == WT_SYS_RECVFROM ||
+	       sys == WT_SYS_RECVMSG;
+}
+
+/*
+ * A data syscall on a TCP socket, seen by the TLS side: inside an SSL call it
+ * names that call's socket; on a TLS-using thread a receive is remembered for
+ * the next SSL_read. Returns true when the call must not be reported because
+ * it moves the ciphertext of a connection whose plaintext the probes report.
+ */
+static __noinline bool tls_saw_socket(__u64 id, int fd, struct conn_val *c, __u8 sys)
+{
+	struct tls_call *tc = bpf_map_lookup_elem(&tls_calls, &id);
+
+	if (tc) {
+		struct ssl_key sk = { .ssl = tc->ssl, .tgid = id >> 32 };
+		struct ssl_sock ss = { .conn_id = c->conn_id, .fd = fd, .trust = TRUST_EXACT };
+
+		tc->fd = fd;
+		tc->conn_id = c->conn_id;
+		tc->trust = TRUST_EXACT;
+		if (!c->filtered)
+			c->tls = 1;
+		bpf_map_update_elem(&ssl_socks, &sk, &ss, BPF_ANY);
+	}
+	if (is_receive(sys)) {
+		struct tls_rx *rx = bpf_map_lookup_elem(&tls_rxs, &id);
+
+		if (rx) {
+			rx->ts = bpf_ktime_get_boot_ns();
+			rx->conn_id = c->conn_id;
+			rx->fd = fd;
+			rx->fresh = 1;
+		}
+	}
+	if (c->tls && !c->filtered) {
+		count(WT_C_TLS_CIPHER_SKIP, 1);
+		return true;
+	}
+	return false;
+}
+
 static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int kind, __u64 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -392,6 +529,9 @@ static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int 
 	if (!c)
 		c = track(&k, f, WT_ROLE_UNKNOWN, sys);
 	if (!c || c->kind != KIND_TCP)
+		return 0;
+	/* Before the port filter: an SSL call on a filtered socket must be known as such, not unattributed. */
+	if (cfg_tls && tls_saw_socket(id, fd, c, sys))
 		return 0;
 	if (c->filtered) {
 		count(WT_C_FILTER_PORT, 1);
@@ -500,11 +640,13 @@ static __always_inline void fill_data(struct wt_data_event *e, struct call_args 
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
-static __always_inline void finish_data(struct wt_data_event *e, __s64 ret, __u32 got)
+static __always_inline void finish_data(struct wt_data_event *e, __s64 ret, __u32 got, __u8 tls)
 {
 	e->captured = got;
-	e->flags = got < ret ? WT_DATA_F_TRUNCATED : 0;
+	e->flags = (got < ret ? WT_DATA_F_TRUNCATED : 0) | (tls ? WT_DATA_F_TLS : 0);
 	count(WT_C_DATA_EVENTS, 1);
+	if (tls)
+		count(WT_C_TLS_EVENTS, 1);
 	count(WT_C_DATA_BYTES, ret);
 	count(WT_C_CAPTURED_BYTES, got);
 	if (got < ret) {
@@ -528,7 +670,7 @@ static __always_inline void finish_data(struct wt_data_event *e, __s64 ret, __u3
 			got = copy_vec(e + 1, a->buf, a->iovcnt, want, N);                  \
 		else                                                                        \
 			got = copy_plain(e + 1, a->buf, want, N);                           \
-		finish_data(e, ret, got);                                                   \
+		finish_data(e, ret, got, a->tls);                                           \
 		return 0;                                                                   \
 	} while (0)
 
@@ -877,5 +1019,200 @@ int process_exit(struct trace_event_raw_sched_process_exit *ctx)
 	if (max > WT_CONN_MAP_SIZE)
 		max = WT_CONN_MAP_SIZE;
 	bpf_loop(max, exit_scan_fd, &s, 0);
+	return 0;
+}
+
+
+/* ---- TLS: OpenSSL uprobes (attached per library by the loader, see bpf/README.md) ---- */
+
+/* A receive this recent on the thread, not yet used, names an SSL_read's socket. */
+#define TLS_RX_FRESH_NS 2000000ull
+
+static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 sys)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ssl_key sk = { .ssl = ssl, .tgid = tgid };
+	struct tls_call tc = {
+		.ssl = ssl, .buf = buf, .len_ptr = len_ptr, .sys = sys, .fd = -1,
+	};
+	struct ssl_sock *known;
+	int rej = proc_rejected(tgid);
+
+	if (rej) {
+		count(rej, 1);
+		return 0;
+	}
+	tc.ts = bpf_ktime_get_boot_ns();
+	known = bpf_map_lookup_elem(&ssl_socks, &sk);
+	if (known) {
+		tc.fd = known->fd;
+		tc.conn_id = known->conn_id;
+		tc.trust = known->trust;
+	}
+	{
+		bool is_read = sys == WT_SYS_SSL_READ || sys == WT_SYS_SSL_READ_EX;
+		int trust = known ? known->trust : -1;
+		struct tls_rx *rx = bpf_map_lookup_elem(&tls_rxs, &id);
+
+		if (!rx) {
+			struct tls_rx none = {};
+
+			bpf_map_update_elem(&tls_rxs, &id, &none, BPF_NOEXIST);
+		} else if (rx->fresh && tc.ts - rx->ts < TLS_RX_FRESH_NS && trust < TRUST_EXACT &&
+			   (is_read || trust < TRUST_SEEN)) {
+			/*
+			 * Memory-BIO libraries (node): the socket this thread just read
+			 * from. An SSL_read follows the read that fed it. An SSL_write
+			 * is not triggered by reads, so it takes the read only over a
+			 * guess: node's client sends its queued request right after
+			 * reading the server's handshake, on an SSL* whose first
+			 * SSL_read (at start, fed by nothing) may have guessed wrong.
+			 */
+			struct ssl_sock ss = { .conn_id = rx->conn_id, .fd = rx->fd, .trust = TRUST_GUESS };
+
+			rx->fresh = 0;
+			tc.fd = rx->fd;
+			tc.conn_id = rx->conn_id;
+			tc.trust = TRUST_GUESS;
+			bpf_map_update_elem(&ssl_socks, &sk, &ss, BPF_ANY);
+		}
+	}
+	if (bpf_map_update_elem(&tls_calls, &id, &tc, BPF_ANY))
+		count(WT_C_TLS_MAP_FULL, 1);
+	return 0;
+}
+
+static __always_inline int ssl_exit(long rc, __u8 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tls_call *tp = bpf_map_lookup_elem(&tls_calls, &id);
+	struct tls_call tc;
+	struct conn_val *c;
+	__s64 ret = rc;
+	__u64 pos;
+
+	if (!tp)
+		return 0;
+	tc = *tp;
+	bpf_map_delete_elem(&tls_calls, &id);
+	if (tc.sys == WT_SYS_SSL_READ_EX || tc.sys == WT_SYS_SSL_WRITE_EX) {
+		__u64 n = 0;
+
+		/* The _ex calls return 1 on success and the byte count through a pointer. */
+		if (rc != 1 || !tc.len_ptr || bpf_probe_read_user(&n, sizeof(n), (void *)tc.len_ptr))
+			return 0;
+		ret = n;
+	}
+	if (ret <= 0)
+		return 0;
+	if (tc.fd < 0) {
+		count(WT_C_TLS_NO_CONN, 1);
+		return 0;
+	}
+	struct conn_key k = { .tgid = id >> 32, .fd = tc.fd };
+	c = bpf_map_lookup_elem(&conns, &k);
+	if (!c || c->kind != KIND_TCP || (tc.conn_id && c->conn_id != tc.conn_id)) {
+		count(WT_C_TLS_NO_CONN, 1);
+		return 0;
+	}
+	if (c->filtered) {
+		count(WT_C_FILTER_PORT, 1);
+		return 0;
+	}
+	/* From now on this connection's syscalls carry ciphertext only: not reported. */
+	c->tls = 1;
+	if (tc.trust == TRUST_GUESS && dir == WT_DIR_INGRESS) {
+		/* The read before this SSL_read fed it plaintext: a guess no later write may override. */
+		struct ssl_key sk = { .ssl = tc.ssl, .tgid = id >> 32 };
+		struct ssl_sock *ss = bpf_map_lookup_elem(&ssl_socks, &sk);
+
+		if (ss && ss->conn_id == c->conn_id && ss->trust == TRUST_GUESS)
+			ss->trust = TRUST_SEEN;
+	}
+	if (dir == WT_DIR_EGRESS)
+		pos = __sync_fetch_and_add(&c->tls_pos[0], ret);
+	else
+		pos = __sync_fetch_and_add(&c->tls_pos[1], ret);
+
+	struct call_args a = {
+		.ts = tc.ts,
+		.buf = tc.buf,
+		.conn_id = c->conn_id,
+		.fd = tc.fd,
+		.sys = tc.sys,
+		.tls = 1,
+	};
+	return emit_data(&a, c, ret, pos, dir);
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, 0, WT_SYS_SSL_READ);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int rc)
+{
+	return ssl_exit(rc, WT_DIR_INGRESS);
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, void *buf)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, 0, WT_SYS_SSL_WRITE);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int rc)
+{
+	return ssl_exit(rc, WT_DIR_EGRESS);
+}
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, __u64 num, void *readbytes)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, WT_SYS_SSL_READ_EX);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_exit, int rc)
+{
+	return ssl_exit(rc, WT_DIR_INGRESS);
+}
+
+/* int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, void *buf, __u64 num, void *written)
+{
+	return ssl_enter((__u64)ssl, (__u64)buf, (__u64)written, WT_SYS_SSL_WRITE_EX);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_exit, int rc)
+{
+	return ssl_exit(rc, WT_DIR_EGRESS);
+}
+
+/* A new program image: the loader looks for TLS libraries in it (and again shortly after, once ld.so mapped them). */
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct wt_exec_event *e;
+
+	if (!cfg_tls || proc_rejected(tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&proc_rb, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = tgid;
+	e->pad = 0;
+	count(WT_C_EXEC_EVENTS, 1);
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -20,7 +20,13 @@
 #endif
 
 #define WT_FRAMING_MAGIC "WTRC"
-#define WT_FRAMING_VERSION 1
+/*
+ * 2 (TLS): DATA flag WT_DATA_F_TLS, syscall values 17..20 for the OpenSSL
+ * probes, record type WT_REC_TLS. A v1 stream is a valid v2 stream, so v2
+ * readers accept both; v1 readers refuse v2, whose TLS plaintext they would
+ * mix with the same connection's ciphertext.
+ */
+#define WT_FRAMING_VERSION 2
 
 /* Payload prefix limits. The default is what issue #2 asks as a minimum. */
 #define WT_DEFAULT_MAX_PAYLOAD 4096
@@ -31,6 +37,7 @@ enum wt_record_type {
 	WT_REC_CONN = 2,  /* connection opened (connect/accept) or closed */
 	WT_REC_DATA = 3,  /* one data syscall on a TCP socket */
 	WT_REC_STATS = 4, /* cumulative counters, periodically */
+	WT_REC_TLS = 5,   /* TLS library probes attached/detached, processes whose TLS we cannot see */
 };
 
 /* Every record on the pipe starts with this header. len counts the header. */
@@ -75,10 +82,21 @@ enum wt_syscall {
 	WT_SYS_CLOSE = 14,
 	WT_SYS_SENDMMSG = 15,
 	WT_SYS_RECVMMSG = 16,
+	/* Not syscalls: OpenSSL calls whose plaintext a uprobe captured (WT_DATA_F_TLS). */
+	WT_SYS_SSL_READ = 17,
+	WT_SYS_SSL_WRITE = 18,
+	WT_SYS_SSL_READ_EX = 19,
+	WT_SYS_SSL_WRITE_EX = 20,
 };
 
 /* Data event flags. */
 #define WT_DATA_F_TRUNCATED (1u << 0) /* captured < ret: payload is a prefix */
+/*
+ * Plaintext from a TLS library probe, not bytes of a syscall. stream_pos then
+ * counts plaintext bytes of that direction; the connection's ciphertext
+ * syscalls are not reported once its TLS is seen (framing version 2).
+ */
+#define WT_DATA_F_TLS (1u << 1)
 
 /* The socket, as seen from the traced process. */
 struct wt_socket {
@@ -151,6 +169,39 @@ struct wt_stats_header {
 	__u32 count;
 	__u32 pad;
 	/* struct wt_stat_entry entries[count]; */
+};
+
+enum wt_tls_kind {
+	WT_TLS_LIB_ATTACHED = 1,    /* probes attached to a library/binary (dev, ino, path, probes) */
+	WT_TLS_LIB_DETACHED = 2,    /* no process maps it any more: probes removed */
+	WT_TLS_LIB_FAILED = 3,      /* it exports SSL_write but attaching failed (error = errno) */
+	WT_TLS_PROC_UNOBSERVED = 4, /* pid runs a TLS stack we cannot probe (stack, path) */
+	WT_TLS_PROC_GONE = 5,       /* a pid reported unobserved has exited */
+};
+
+enum wt_tls_stack {
+	WT_TLS_STACK_UNKNOWN = 0,
+	WT_TLS_STACK_OPENSSL = 1,        /* SSL_read/SSL_write found: probed */
+	WT_TLS_STACK_GO = 2,             /* Go crypto/tls */
+	WT_TLS_STACK_STATIC_OPENSSL = 3, /* OpenSSL/LibreSSL linked in, no symbols */
+	WT_TLS_STACK_BORINGSSL = 4,      /* BoringSSL linked in, no symbols */
+	WT_TLS_STACK_RUSTLS = 5,
+	WT_TLS_STACK_GNUTLS = 6,
+	WT_TLS_STACK_NSS = 7,
+	WT_TLS_STACK_OTHER_LIB = 8, /* wolfSSL, mbed TLS */
+};
+
+/* WT_REC_TLS payload (loader-made). 288 bytes. */
+struct wt_tls_event {
+	__u64 dev; /* device and inode of the file (libraries: the probe target) */
+	__u64 ino;
+	__u32 pid;   /* process it was found in (0 for libraries attached at start) */
+	__u8 kind;   /* enum wt_tls_kind */
+	__u8 stack;  /* enum wt_tls_stack */
+	__u16 probes; /* uprobes attached (LIB_ATTACHED) */
+	__s32 error; /* errno (LIB_FAILED) */
+	__u32 pad;
+	char path[256]; /* as the process maps it, NUL-padded */
 };
 
 #endif /* WIRETRACE_H */

@@ -27,6 +27,11 @@ enum wt_counter {
 	WT_C_CONN_GONE,
 	WT_C_FD_REUSED,
 	WT_C_CLOSED_ON_EXIT,
+	WT_C_TLS_EVENTS,      /* DATA records of TLS plaintext */
+	WT_C_TLS_CIPHER_SKIP, /* syscalls on TLS connections not reported (ciphertext) */
+	WT_C_TLS_NO_CONN,     /* TLS plaintext dropped: its socket could not be told */
+	WT_C_TLS_MAP_FULL,    /* TLS calls not followed: per-thread map insert failed */
+	WT_C_EXEC_EVENTS,     /* exec notifications sent to the loader (TLS discovery) */
 	WT_C_COUNT
 };
 
@@ -36,5 +41,11 @@ enum wt_counter {
 
 #define WT_CONN_MAP_SIZE 65536
 #define WT_MAX_IOV 16
+
+/* Loader-internal ring record: a process exec'd (TLS discovery scans it). */
+struct wt_exec_event {
+	__u32 pid;
+	__u32 pad;
+};
 
 #endif

@@ -5,13 +5,13 @@
  * The loader never traces its parent (this test process), so every byte we
  * expect to see comes from child processes: a Python HTTP server and curl.
  */
-import { test, before, after } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FrameDecoder } from '../../backend-agent/src/capture/framing.js';
@@ -21,7 +21,20 @@ import type {
   DataEvent,
   HelloEvent,
   StatsEvent,
+  TlsEvent,
 } from '../../backend-agent/src/model/events.js';
+import {
+  NODE_HTTP_TO_HTTPS_GATEWAY,
+  NODE_TLS_CLIENT,
+  NODE_TLS_SERVER,
+  PY_TLS_SERVER,
+  buildStaticTlsClient,
+  makeCert,
+  runClient,
+  startPeer,
+  tlsToolsMissing,
+  type Cert,
+} from './tls-fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOADER = join(ROOT, 'bpf', 'wiretrace-loader');
@@ -49,9 +62,15 @@ const COUNTER_NAMES = [
   'conn_gone_in_call',
   'conn_fd_reused',
   'conn_closed_on_exit',
+  'tls_data_events',
+  'tls_ciphertext_skipped',
+  'tls_unattributed',
+  'tls_calls_map_full',
+  'exec_events',
   'loader_records',
   'loader_bytes',
   'loader_bad_samples',
+  'tls_probed_files',
 ];
 
 /*
@@ -227,7 +246,7 @@ test('captures both sides of keep-alive HTTP on loopback', async (t) => {
   // Preamble, then HELLO first.
   const head = Buffer.concat(l.raw).subarray(0, 8);
   assert.equal(head.toString('latin1', 0, 4), 'WTRC');
-  assert.equal(head.readUInt16LE(4), 1);
+  assert.equal(head.readUInt16LE(4), 2, 'framing version 2 (TLS)');
   const hello = l.events[0] as HelloEvent;
   assert.equal(hello.type, 'hello');
   assert.equal(hello.loaderPid, l.proc.pid);
@@ -444,6 +463,315 @@ test('preflight: missing BTF is one clear line and exit code 2', (t) => {
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0]!, /^wiretrace-loader: error: missing BTF: \/nonexistent\/vmlinux/);
+});
+
+/* ---- TLS: OpenSSL uprobes (framing v2) ---- */
+
+// Fixed ports in the range this suite's TLS tests own.
+const TLS_PY_PORT = Number(process.env.WIRETRACE_TLS_TEST_PORT_BASE ?? 19010);
+const TLS_NODE_PORT = TLS_PY_PORT + 1;
+const TLS_GATEWAY_PORT = TLS_PY_PORT + 2;
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+function tlsSkip(t: TestContext): boolean {
+  if (maybeSkip(t)) return true;
+  const why = tlsToolsMissing();
+  if (why) t.skip(why);
+  return why !== undefined;
+}
+
+function tlsRecords(l: Loader): TlsEvent[] {
+  return l.events.filter((e): e is TlsEvent => e.type === 'tls');
+}
+
+const text = (es: DataEvent[]): string => Buffer.concat(es.map((e) => e.payload)).toString('latin1');
+
+/**
+ * One side of a TLS connection as the loader reported it: the CONN open, the
+ * plaintext (TLS-flagged) events by direction, checked to belong to it.
+ */
+function tlsSide(l: Loader, port: number, pid: number, role: 'client' | 'server'): { open: ConnEvent; out: DataEvent[]; in: DataEvent[]; cipher: DataEvent[] } {
+  // By role: Python's ssl module probes a listening socket with recv(), which reports it (role unknown).
+  const open = conns(l, port).find((c) => c.kind === 'open' && c.pid === pid && c.role === role);
+  assert.ok(open, `no CONN open from pid ${pid} on port ${port}`);
+  const mine = data(l, port).filter((e) => e.connId === open.connId);
+  const plain = mine.filter((e) => e.captureSource === 'tls');
+  for (const e of plain) {
+    // Tied to the connection: same id, same 4-tuple, same process and fd as its CONN open.
+    assert.deepEqual(e.socket, open.socket);
+    assert.equal(e.pid, pid);
+    assert.equal(e.fd, open.fd);
+    assert.equal(e.role, open.role);
+    assert.match(e.syscall, /^SSL_(read|write)(_ex)?$/);
+    assert.equal(e.direction, e.syscall.startsWith('SSL_write') ? 'egress' : 'ingress');
+    assert.equal(e.truncated, false);
+    assert.equal(e.payload.length, e.bytes);
+  }
+  // Plaintext positions count plaintext bytes: contiguous from 0 in each direction.
+  for (const dir of ['egress', 'ingress'] as const) {
+    let pos = 0n;
+    for (const e of plain.filter((x) => x.direction === dir)) {
+      assert.equal(e.streamPos, pos, `pid ${pid} ${dir} plaintext stream_pos`);
+      pos += BigInt(e.bytes);
+    }
+  }
+  return {
+    open,
+    out: plain.filter((e) => e.direction === 'egress'),
+    in: plain.filter((e) => e.direction === 'ingress'),
+    cipher: mine.filter((e) => e.captureSource !== 'tls'),
+  };
+}
+
+function lastStatsHas(l: Loader, name: string, atLeast: number): boolean {
+  const s = l.events.filter((e): e is StatsEvent => e.type === 'stats');
+  return (s[s.length - 1]?.counters[name] ?? 0) >= atLeast;
+}
+
+describe('TLS plaintext from OpenSSL uprobes', { concurrency: false }, () => {
+  let dir = '';
+  let cert: Cert;
+
+  before(() => {
+    if (skipReason() || tlsToolsMissing()) return;
+    dir = mkdtempSync(join(tmpdir(), 'wiretrace-tls-'));
+    cert = makeCert(dir);
+  });
+
+  test('curl (system libssl) to a Python ssl server: both sides as TLS DATA on their connections', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_PY_PORT)]);
+    try {
+      const pyPid = Number(py.fields[0]);
+      const l = await startLoader(['--port', String(TLS_PY_PORT), '--stats-interval-ms', '200']);
+      const base = `https://127.0.0.1:${TLS_PY_PORT}`;
+      const c = await runClient('curl', ['-s', '-f', '--max-time', '10', '--cacert', cert.cert, '-H', `traceparent: ${TRACEPARENT}`, `${base}/tls/a?q=1`, `${base}/tls/b`]);
+      assert.equal(c.code, 0, `curl failed: ${c.stderr}`);
+      assert.equal(c.stdout, 'tls-hello /tls/a?q=1\ntls-hello /tls/b\n');
+      await waitFor(() => conns(l, TLS_PY_PORT).filter((e) => e.kind === 'close').length >= 2 && lastStatsHas(l, 'tls_data_events', 8));
+      await stopLoader(l);
+
+      // The system libssl got its eight probes (four calls, entry and return) at start.
+      const libssl = tlsRecords(l).find((r) => r.kind === 'lib-attached' && /\/libssl\.so\.[0-9.]+$/.test(r.path));
+      assert.ok(libssl, `no lib-attached record for libssl: ${JSON.stringify(tlsRecords(l), bigintJson)}`);
+      assert.equal(libssl.probes, 8);
+      assert.equal(libssl.stack, 'openssl');
+
+      const client = tlsSide(l, TLS_PY_PORT, c.pid, 'client');
+      const server = tlsSide(l, TLS_PY_PORT, pyPid, 'server');
+      assert.equal(client.open.role, 'client');
+      assert.equal(client.open.comm, 'curl');
+      assert.equal(server.open.role, 'server');
+      assert.deepEqual(client.open.socket.remote, { address: '127.0.0.1', port: TLS_PY_PORT });
+      assert.deepEqual(client.open.socket.local, server.open.socket.remote);
+      assert.deepEqual(client.open.socket.remote, server.open.socket.local);
+
+      // The plaintext requests leave curl and reach Python byte for byte; the responses come back.
+      const reqOut = text(client.out);
+      assert.match(reqOut, /^GET \/tls\/a\?q=1 HTTP\/1\.1\r\n[^]*traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n\r\nGET \/tls\/b HTTP\/1\.1\r\n/);
+      assert.equal(text(server.in), reqOut, 'server decrypted what curl encrypted');
+      const respOut = text(server.out);
+      assert.match(respOut, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\ntls-hello \/tls\/a\?q=1\nHTTP\/1\.1 200 OK\r\n[^]*tls-hello \/tls\/b\n$/);
+      assert.equal(text(client.in), respOut);
+      assert.ok(client.out.every((e) => e.syscall === 'SSL_write'), 'curl writes with SSL_write');
+      assert.ok(server.in.every((e) => e.syscall === 'SSL_read_ex'), 'Python 3.11 reads with SSL_read_ex');
+
+      // Syscall-level bytes of these connections are ciphertext (the handshake, before
+      // the connection was known to be TLS): the plaintext never shows there.
+      for (const e of [...client.cipher, ...server.cipher]) assert.ok(!e.payload.includes('HTTP/1.1'), `plaintext in a ${e.syscall} event`);
+      // CONN close still counts wire (ciphertext) bytes, more than the plaintext.
+      const close = conns(l, TLS_PY_PORT).find((e) => e.kind === 'close' && e.connId === client.open.connId);
+      assert.ok(close && close.bytesSent > BigInt(reqOut.length), 'close counts ciphertext bytes');
+
+      const stats = lastStats(l);
+      const plainEvents = client.out.length + client.in.length + server.out.length + server.in.length;
+      assert.ok(stats.counters.tls_data_events! >= plainEvents);
+      assert.ok(stats.counters.tls_ciphertext_skipped! > 0, 'ciphertext syscalls of TLS connections are not reported');
+      assert.equal(stats.counters.tls_unattributed, 0);
+      assert.ok(stats.counters.tls_probed_files! >= 1);
+      t.diagnostic(`curl: ${client.out.length}+${client.in.length} plaintext events, python: ${server.in.length}+${server.out.length}; ciphertext events skipped: ${stats.counters.tls_ciphertext_skipped}`);
+    } finally {
+      py.proc.kill('SIGTERM');
+    }
+  });
+
+  test('node (OpenSSL inside /usr/bin/node) as server and as client', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const l = await startLoader(['--port', String(TLS_PY_PORT), '--port', String(TLS_NODE_PORT), '--stats-interval-ms', '200']);
+    // Started after the loader: found through its exec event (or already probed for another node).
+    const nodeSrv = await startPeer('node', ['--input-type=module', '-e', NODE_TLS_SERVER, cert.cert, cert.key, String(TLS_NODE_PORT)]);
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_PY_PORT)]);
+    try {
+      const nodePid = Number(nodeSrv.fields[0]);
+      const pyPid = Number(py.fields[0]);
+      const nodeBin = realpathSync(process.execPath);
+      await waitFor(() => tlsRecords(l).some((r) => r.kind === 'lib-attached' && r.path === nodeBin));
+      assert.ok(tlsRecords(l).some((r) => r.kind === 'lib-attached' && r.path === nodeBin), `${nodeBin} got probes`);
+      const c = await runClient('curl', ['-s', '-f', '--max-time', '10', '--cacert', cert.cert, `https://127.0.0.1:${TLS_NODE_PORT}/from-curl`]);
+      assert.equal(c.code, 0, `curl failed: ${c.stderr}`);
+      const nc = await runClient('node', ['--input-type=module', '-e', NODE_TLS_CLIENT, cert.cert, String(TLS_PY_PORT), '4bf92f3577b34da6a3ce929d0e0e4736', '/from-node/1', '/from-node/2']);
+      assert.equal(nc.code, 0, `node client failed: ${nc.stderr}`);
+      assert.equal(nc.stdout, '200\n200\n');
+      await waitFor(() => conns(l, TLS_PY_PORT).filter((e) => e.kind === 'close').length >= 2 && conns(l, TLS_NODE_PORT).filter((e) => e.kind === 'close').length >= 2);
+      await sleep(300);
+      await stopLoader(l);
+
+      // node as server: its memory-BIO TLS makes no syscall inside SSL_read, so the socket comes
+      // from the read that fed it (bpf/README.md); the plaintext must land on node's own connection.
+      const srv = tlsSide(l, TLS_NODE_PORT, nodePid, 'server');
+      assert.equal(srv.open.role, 'server');
+      assert.match(text(srv.in), /^GET \/from-curl HTTP\/1\.1\r\n/);
+      assert.match(text(srv.out), /^HTTP\/1\.1 200 OK\r\n[^]*node-tls \/from-curl\n$/);
+      const curlSide = tlsSide(l, TLS_NODE_PORT, c.pid, 'client');
+      assert.equal(text(curlSide.out), text(srv.in));
+
+      // node as client: both requests, in order, with the header it sent.
+      const cli = tlsSide(l, TLS_PY_PORT, nc.pid, 'client');
+      assert.equal(cli.open.role, 'client');
+      const sent = text(cli.out);
+      assert.match(sent, /^GET \/from-node\/1 HTTP\/1\.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000001-01\r\n[^]*GET \/from-node\/2 HTTP\/1\.1\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000002-01\r\n/);
+      const pySide = tlsSide(l, TLS_PY_PORT, pyPid, 'server');
+      assert.equal(text(pySide.in), sent, 'python received exactly what node sent');
+      assert.equal(text(cli.in), text(pySide.out), 'node received exactly what python sent');
+      assert.equal(lastStats(l).counters.tls_unattributed, 0, 'every plaintext call was tied to its socket');
+      t.diagnostic(`node server: ${srv.in.length}+${srv.out.length} events; node client: ${cli.out.length}+${cli.in.length} events`);
+    } finally {
+      nodeSrv.proc.kill('SIGTERM');
+      py.proc.kill('SIGTERM');
+    }
+  });
+
+  test('node: a plain HTTP handler calling out over HTTPS keeps the two connections apart', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const l = await startLoader(['--port', String(TLS_PY_PORT), '--port', String(TLS_GATEWAY_PORT), '--stats-interval-ms', '200']);
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_PY_PORT)]);
+    const gw = await startPeer('node', ['--input-type=module', '-e', NODE_HTTP_TO_HTTPS_GATEWAY, cert.cert, String(TLS_GATEWAY_PORT), String(TLS_PY_PORT)]);
+    try {
+      const gwPid = Number(gw.fields[0]);
+      const paths = ['/g1', '/g2', '/g3', '/g4', '/g5'];
+      // Separate curl processes: a new plain connection per call, read just before each new TLS connection starts.
+      for (const p of paths) {
+        const c = await runClient('curl', ['-s', '-f', '--max-time', '10', `http://127.0.0.1:${TLS_GATEWAY_PORT}${p}`]);
+        assert.equal(c.stdout, `gw:200:tls-hello /up${p}\n`);
+      }
+      await waitFor(() => conns(l, TLS_PY_PORT).filter((e) => e.kind === 'close' && e.pid === gwPid).length >= paths.length);
+      await sleep(300);
+      await stopLoader(l);
+      const gwOpens = (port: number, role: 'client' | 'server'): ConnEvent[] => conns(l, port).filter((c) => c.kind === 'open' && c.pid === gwPid && c.role === role);
+      // Plain side: syscall data only, the plaintext requests as they came.
+      const plainIds = new Set(gwOpens(TLS_GATEWAY_PORT, 'server').map((c) => c.connId));
+      assert.equal(plainIds.size, paths.length);
+      const plain = data(l, TLS_GATEWAY_PORT).filter((e) => plainIds.has(e.connId));
+      assert.ok(plain.every((e) => e.captureSource === undefined), 'no TLS plaintext landed on the plain connections');
+      // TLS side: each upstream connection carries exactly its own request.
+      const tlsOpens = gwOpens(TLS_PY_PORT, 'client');
+      assert.equal(tlsOpens.length, paths.length);
+      const sent = tlsOpens.map((o) => text(data(l, TLS_PY_PORT).filter((e) => e.connId === o.connId && e.captureSource === 'tls' && e.direction === 'egress')));
+      for (const [i, p] of paths.entries()) assert.match(sent[i]!, new RegExp(`^GET /up${p} HTTP/1\\.1\\r\\n`), `TLS connection ${i} carries ${p}`);
+      assert.equal(lastStats(l).counters.tls_unattributed, 0);
+    } finally {
+      gw.proc.kill('SIGTERM');
+      py.proc.kill('SIGTERM');
+    }
+  });
+
+  test('a libssl copy gets probes when a process maps it, and loses them when none does', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const system = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3'].find((p) => existsSync(p));
+    if (!system) {
+      t.skip('no system libssl.so.3 to copy');
+      return;
+    }
+    // A copy is another inode: only a process mapping it makes the loader probe it.
+    const copy = join(dir, 'libssl.so.3');
+    copyFileSync(system, copy);
+    const l = await startLoader(['--port', String(TLS_PY_PORT), '--stats-interval-ms', '200']);
+    assert.ok(!tlsRecords(l).some((r) => r.path === copy), 'not probed before anyone maps it');
+    const user = await startPeer('python3', ['-c', `import ctypes, os, sys, time; ctypes.CDLL(${JSON.stringify(copy)}); print(os.getpid(), flush=True); time.sleep(60)`]);
+    try {
+      const pid = Number(user.fields[0]);
+      // dlopen after start: found by an exec rescan or the next full scan (5 s).
+      await waitFor(() => tlsRecords(l).some((r) => r.kind === 'lib-attached' && r.path === copy), 12_000);
+      const attached = tlsRecords(l).find((r) => r.kind === 'lib-attached' && r.path === copy);
+      assert.ok(attached, `${copy} got probes: ${JSON.stringify(tlsRecords(l), bigintJson)}`);
+      assert.equal(attached.pid, pid);
+      assert.equal(attached.probes, 8);
+      user.proc.kill('SIGKILL');
+      await waitFor(() => tlsRecords(l).some((r) => r.kind === 'lib-detached' && r.path === copy), 12_000);
+      const detached = tlsRecords(l).find((r) => r.kind === 'lib-detached' && r.path === copy);
+      assert.ok(detached, 'probes removed once no process maps the copy');
+      assert.equal(detached.ino, attached.ino);
+      // The system libssl is kept: short-lived clients depend on it being probed already.
+      assert.ok(!tlsRecords(l).some((r) => r.kind === 'lib-detached' && r.path === system));
+      await stopLoader(l);
+    } finally {
+      user.proc.kill('SIGKILL');
+      if (l.proc.exitCode === null) l.proc.kill('SIGTERM');
+    }
+  });
+
+  test('a statically linked, stripped OpenSSL client is reported unobserved, then gone', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const built = buildStaticTlsClient(dir);
+    if ('missing' in built) {
+      t.skip(`cannot build the static TLS client: ${built.missing}`);
+      return;
+    }
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_PY_PORT)]);
+    const l = await startLoader(['--port', String(TLS_PY_PORT), '--stats-interval-ms', '200']);
+    let client: ChildProcess | undefined;
+    try {
+      const st = await startPeer(built.path, [String(TLS_PY_PORT)]);
+      client = st.proc;
+      const pid = client.pid!;
+      await waitFor(() => tlsRecords(l).some((r) => r.kind === 'proc-unobserved' && r.pid === pid));
+      const rec = tlsRecords(l).find((r) => r.kind === 'proc-unobserved' && r.pid === pid);
+      assert.ok(rec, `no proc-unobserved record for pid ${pid}: ${JSON.stringify(tlsRecords(l), bigintJson)}`);
+      assert.equal(rec.stack, 'static-openssl');
+      assert.equal(rec.path, built.path);
+      // Its traffic is ciphertext to us: no plaintext event, and the request never shows in clear.
+      await waitFor(() => conns(l, TLS_PY_PORT).some((c) => c.kind === 'close' && c.pid === py.proc.pid));
+      const mine = data(l, TLS_PY_PORT).filter((e) => e.pid === pid);
+      assert.ok(mine.length > 0, 'its ciphertext syscalls are seen');
+      assert.ok(mine.every((e) => e.captureSource !== 'tls' && !e.payload.includes('GET /static')));
+      client.kill('SIGKILL');
+      // Exited processes leave the list at the next full scan (every 5 s).
+      await waitFor(() => tlsRecords(l).some((r) => r.kind === 'proc-gone' && r.pid === pid), 12_000);
+      assert.ok(tlsRecords(l).some((r) => r.kind === 'proc-gone' && r.pid === pid), 'proc-gone after exit');
+      await stopLoader(l);
+    } finally {
+      client?.kill('SIGKILL');
+      py.proc.kill('SIGTERM');
+      if (l.proc.exitCode === null) l.proc.kill('SIGTERM');
+    }
+  });
+
+  test('--tls off attaches no probes and reports ciphertext only', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_PY_PORT)]);
+    try {
+      const l = await startLoader(['--tls', 'off', '--port', String(TLS_PY_PORT), '--stats-interval-ms', '200']);
+      assert.ok(l.stderr.some((s) => s.includes('TLS probes off')), l.stderr.join(' | '));
+      const c = await runClient('curl', ['-s', '-f', '--max-time', '10', '--cacert', cert.cert, `https://127.0.0.1:${TLS_PY_PORT}/off`]);
+      assert.equal(c.code, 0);
+      await waitFor(() => conns(l, TLS_PY_PORT).filter((e) => e.kind === 'close').length >= 2);
+      await stopLoader(l);
+      assert.deepEqual(tlsRecords(l), []);
+      const ev = data(l, TLS_PY_PORT);
+      assert.ok(ev.length > 0);
+      assert.ok(ev.every((e) => e.captureSource === undefined && !e.payload.includes('GET /off')));
+      assert.equal(lastStats(l).counters.tls_data_events, 0);
+      assert.equal(lastStats(l).counters.exec_events, 0);
+    } finally {
+      py.proc.kill('SIGTERM');
+    }
+  });
 });
 
 function bigintJson(_k: string, v: unknown): unknown {

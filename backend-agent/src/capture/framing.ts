@@ -13,10 +13,15 @@ import type {
   Role,
   SocketTuple,
   StatsEvent,
+  TlsEvent,
+  TlsEventKind,
+  TlsStack,
 } from '../model/events.js';
 
 export const FRAMING_MAGIC = 'WTRC';
-export const FRAMING_VERSION = 1;
+/** What this agent writes; it reads every version from MIN_FRAMING_VERSION on (v2 only added TLS). */
+export const FRAMING_VERSION = 2;
+export const MIN_FRAMING_VERSION = 1;
 
 const PREAMBLE_LEN = 8;
 const RECORD_HEADER_LEN = 8;
@@ -27,6 +32,7 @@ const REC_HELLO = 1;
 const REC_CONN = 2;
 const REC_DATA = 3;
 const REC_STATS = 4;
+const REC_TLS = 5;
 
 const HELLO_LEN = 88;
 const SOCKET_LEN = 40;
@@ -34,6 +40,10 @@ const CONN_LEN = 112;
 const DATA_FIXED_LEN = 128;
 const STATS_HEADER_LEN = 16;
 const STAT_ENTRY_LEN = 32;
+const TLS_LEN = 288;
+
+const DATA_F_TRUNCATED = 1;
+const DATA_F_TLS = 2;
 
 const SYSCALLS: Record<number, string> = {
   0: 'none', // a close no syscall made: process exit, or an fd found reused
@@ -53,7 +63,22 @@ const SYSCALLS: Record<number, string> = {
   14: 'close',
   15: 'sendmmsg',
   16: 'recvmmsg',
+  // Not syscalls: the OpenSSL call whose plaintext a uprobe captured (DATA flag TLS).
+  17: 'SSL_read',
+  18: 'SSL_write',
+  19: 'SSL_read_ex',
+  20: 'SSL_write_ex',
 };
+
+const TLS_KINDS: Record<number, TlsEventKind> = {
+  1: 'lib-attached',
+  2: 'lib-detached',
+  3: 'lib-failed',
+  4: 'proc-unobserved',
+  5: 'proc-gone',
+};
+
+const TLS_STACKS: TlsStack[] = ['unknown', 'openssl', 'go', 'static-openssl', 'boringssl', 'rustls', 'gnutls', 'nss', 'other'];
 
 export class FramingError extends Error {
   override readonly name = 'FramingError';
@@ -62,6 +87,8 @@ export class FramingError extends Error {
 export class FrameDecoder {
   private buffer: Buffer = Buffer.alloc(0);
   private preambleSeen = false;
+  /** Framing version of this stream, once its preamble was read. */
+  version = 0;
   /** Set once the stream is known to be damaged beyond resynchronisation. */
   private failed: FramingError | undefined;
   /** Records of types this agent does not know, skipped by length. */
@@ -80,7 +107,8 @@ export class FrameDecoder {
     try {
       if (!this.preambleSeen) {
         if (this.buffer.length < PREAMBLE_LEN) return events;
-        offset = readPreamble(this.buffer);
+        this.version = readPreamble(this.buffer);
+        offset = PREAMBLE_LEN;
         this.preambleSeen = true;
       }
       while (this.buffer.length - offset >= RECORD_HEADER_LEN) {
@@ -92,6 +120,7 @@ export class FrameDecoder {
         if (this.buffer.length - offset < len) break;
         const body = this.buffer.subarray(offset + RECORD_HEADER_LEN, offset + len);
         const event = decodeRecord(type, body);
+        if (event?.type === 'hello') event.version = this.version;
         if (event) events.push(event);
         else this.unknownRecords++;
         offset += len;
@@ -117,10 +146,10 @@ function readPreamble(buf: Buffer): number {
     throw new FramingError(`not a wiretrace loader stream (magic ${JSON.stringify(magic)})`);
   }
   const version = buf.readUInt16LE(4);
-  if (version !== FRAMING_VERSION) {
-    throw new FramingError(`loader speaks framing version ${version}, this agent speaks ${FRAMING_VERSION}`);
+  if (version < MIN_FRAMING_VERSION || version > FRAMING_VERSION) {
+    throw new FramingError(`loader speaks framing version ${version}, this agent speaks ${MIN_FRAMING_VERSION} to ${FRAMING_VERSION}`);
   }
-  return PREAMBLE_LEN;
+  return version;
 }
 
 function decodeRecord(type: number, body: Buffer): CaptureEvent | undefined {
@@ -133,6 +162,8 @@ function decodeRecord(type: number, body: Buffer): CaptureEvent | undefined {
       return decodeData(body);
     case REC_STATS:
       return decodeStats(body);
+    case REC_TLS:
+      return decodeTls(body);
     default:
       return undefined;
   }
@@ -178,10 +209,11 @@ function decodeConn(b: Buffer): ConnEvent {
 function decodeData(b: Buffer): DataEvent {
   need(b, DATA_FIXED_LEN, 'DATA');
   const captured = b.readUInt32LE(64);
+  const flags = b.readUInt32LE(68);
   if (DATA_FIXED_LEN + captured > b.length) {
     throw new FramingError(`DATA record claims ${captured} payload bytes but carries ${b.length - DATA_FIXED_LEN}`);
   }
-  return {
+  const ev: DataEvent = {
     type: 'data',
     tsEnterNs: b.readBigUInt64LE(0),
     tsExitNs: b.readBigUInt64LE(8),
@@ -195,11 +227,31 @@ function decodeData(b: Buffer): DataEvent {
     direction: decodeDirection(b.readUInt8(60)),
     role: decodeRole(b.readUInt8(61)),
     syscall: SYSCALLS[b.readUInt8(62)] ?? 'unknown',
-    truncated: (b.readUInt32LE(68) & 1) !== 0,
+    truncated: (flags & DATA_F_TRUNCATED) !== 0,
     socket: decodeSocket(b, 72),
     comm: cString(b, 112, 16),
     // A view, not a copy: the decoder never reuses the chunk it came from.
     payload: b.subarray(DATA_FIXED_LEN, DATA_FIXED_LEN + captured),
+  };
+  if (flags & DATA_F_TLS) ev.captureSource = 'tls';
+  return ev;
+}
+
+function decodeTls(b: Buffer): TlsEvent | undefined {
+  need(b, TLS_LEN, 'TLS');
+  const kind = TLS_KINDS[b.readUInt8(20)];
+  // A kind a newer loader added: skipped like an unknown record type.
+  if (!kind) return undefined;
+  return {
+    type: 'tls',
+    kind,
+    stack: TLS_STACKS[b.readUInt8(21)] ?? 'unknown',
+    pid: b.readUInt32LE(16),
+    dev: b.readBigUInt64LE(0),
+    ino: b.readBigUInt64LE(8),
+    probes: b.readUInt16LE(22),
+    error: b.readInt32LE(24),
+    path: cString(b, 32, 256),
   };
 }
 
@@ -327,11 +379,23 @@ export const encode = {
     b.writeUInt8(encodeRole(e.role), 61);
     b.writeUInt8(syscallNumber(e.syscall), 62);
     b.writeUInt32LE(e.payload.length, 64);
-    b.writeUInt32LE(e.truncated ? 1 : 0, 68);
+    b.writeUInt32LE((e.truncated ? DATA_F_TRUNCATED : 0) | (e.captureSource === 'tls' ? DATA_F_TLS : 0), 68);
     writeSocket(b, 72, e.socket);
     b.write(e.comm.slice(0, 15), 112, 'utf8');
     e.payload.copy(b, DATA_FIXED_LEN);
     return encode.record(REC_DATA, b);
+  },
+  tls(e: Omit<TlsEvent, 'type'>): Buffer {
+    const b = Buffer.alloc(TLS_LEN);
+    b.writeBigUInt64LE(e.dev, 0);
+    b.writeBigUInt64LE(e.ino, 8);
+    b.writeUInt32LE(e.pid, 16);
+    b.writeUInt8(Number(Object.entries(TLS_KINDS).find(([, k]) => k === e.kind)?.[0] ?? 0), 20);
+    b.writeUInt8(Math.max(0, TLS_STACKS.indexOf(e.stack)), 21);
+    b.writeUInt16LE(e.probes, 22);
+    b.writeInt32LE(e.error, 24);
+    b.write(e.path.slice(0, 255), 32, 'utf8');
+    return encode.record(REC_TLS, b);
   },
   stats(tsNs: bigint, counters: Record<string, number>): Buffer {
     const names = Object.keys(counters);

@@ -18,6 +18,8 @@ export interface LoaderOptions {
   loaderPath: string;
   maxPayload: number;
   filters: CaptureFilters;
+  /** OpenSSL probes on (default) or off. */
+  tls?: boolean;
   log: Logger;
   onEvents: (events: CaptureEvent[]) => void;
   onStateChange?: (state: LoaderState, detail?: string) => void;
@@ -33,8 +35,9 @@ export interface LoaderOptions {
 
 export type LoaderState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
 
-export function loaderArgs(maxPayload: number, f: CaptureFilters): string[] {
+export function loaderArgs(maxPayload: number, f: CaptureFilters, tls = true): string[] {
   const args = ['--max-payload', String(maxPayload)];
+  if (!tls) args.push('--tls', 'off');
   for (const p of f.pids) args.push('--pid', String(p));
   for (const p of f.excludePids) args.push('--exclude-pid', String(p));
   for (const p of f.ports) args.push('--port', String(p));
@@ -81,7 +84,7 @@ export class LoaderProcess {
   private spawnOnce(): void {
     const { log } = this.opts;
     this.setState(this.everRan ? 'restarting' : 'starting');
-    const args = loaderArgs(this.opts.maxPayload, this.opts.filters);
+    const args = loaderArgs(this.opts.maxPayload, this.opts.filters, this.opts.tls ?? true);
     log.info('starting eBPF loader', { path: this.opts.loaderPath, args });
     const child = spawn(this.opts.loaderPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
@@ -106,6 +109,11 @@ export class LoaderProcess {
         return;
       }
       if (events.length) this.opts.onEvents(events);
+      // One chunk per turn of the event loop. libuv keeps reading a pipe that
+      // has data (many reads in a row), so under a burst ingest held API
+      // requests for seconds; the kernel ring buffers absorb the wait.
+      child.stdout?.pause();
+      setImmediate(() => child.stdout?.resume());
     });
 
     child.stderr?.setEncoding('utf8');
@@ -140,7 +148,7 @@ export class LoaderProcess {
       }
       this.restarts++;
       // Reset only after a stable run: resetting on "ready" let a loader that crashes just
-      // after attaching restart (and re-attach 26 tracepoints) every ~2 s forever.
+      // after attaching restart (and re-attach 27 tracepoints) every ~2 s forever.
       if (this.readyAt !== undefined && Date.now() - this.readyAt >= (this.opts.stableAfterMs ?? 30_000)) {
         this.backoffMs = this.opts.minBackoffMs ?? 500;
       }

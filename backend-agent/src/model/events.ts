@@ -70,6 +70,11 @@ export interface DataEvent {
   comm: string;
   /** Payload prefix: at most maxPayload bytes of what the call moved. */
   payload: Buffer;
+  /**
+   * 'tls': plaintext from an OpenSSL probe (framing v2), `syscall` then names
+   * the SSL call and `streamPos` counts plaintext. Absent for syscall data.
+   */
+  captureSource?: 'tls';
 }
 
 export interface StatsEvent {
@@ -79,4 +84,26 @@ export interface StatsEvent {
   counters: Record<string, number>;
 }
 
-export type CaptureEvent = HelloEvent | ConnEvent | DataEvent | StatsEvent;
+/** What a TLS record (framing v2) reports about TLS library discovery. */
+export type TlsEventKind = 'lib-attached' | 'lib-detached' | 'lib-failed' | 'proc-unobserved' | 'proc-gone';
+
+/** TLS stacks the loader tells apart; only `openssl` (SSL_read/SSL_write with symbols) is probed. */
+export type TlsStack = 'unknown' | 'openssl' | 'go' | 'static-openssl' | 'boringssl' | 'rustls' | 'gnutls' | 'nss' | 'other';
+
+export interface TlsEvent {
+  type: 'tls';
+  kind: TlsEventKind;
+  stack: TlsStack;
+  /** Process the file was found in (0: a system library attached at loader start). */
+  pid: number;
+  /** Device and inode of the file (libraries: the probe target). */
+  dev: bigint;
+  ino: bigint;
+  /** Uprobes attached (lib-attached). */
+  probes: number;
+  /** errno of a failed attach (lib-failed). */
+  error: number;
+  path: string;
+}
+
+export type CaptureEvent = HelloEvent | ConnEvent | DataEvent | StatsEvent | TlsEvent;

@@ -79,7 +79,7 @@ test('unknown record types are skipped by length, not fatal', () => {
 
 test('a foreign stream, a newer version or a corrupt length is a clear FramingError', () => {
   assert.throws(() => new FrameDecoder().push(Buffer.from('HTTP/1.1 200 OK\r\n')), /not a wiretrace loader stream/);
-  assert.throws(() => new FrameDecoder().push(encode.preamble(2)), /framing version 2/);
+  assert.throws(() => new FrameDecoder().push(encode.preamble(3)), /framing version 3/);
   const bad = Buffer.concat([encode.preamble(), Buffer.from([3, 0, 0, 0, 3, 0, 0, 0])]);
   const decoder = new FrameDecoder();
   assert.throws(() => decoder.push(bad), FramingError);
