@@ -12,9 +12,9 @@ import type { ProcessInfo, Span } from './model/span.js';
 import type { Logger } from './util/log.js';
 import { ConnectionTracker, type ProtocolDetector } from './capture/connection-tracker.js';
 import { ProcessInfoResolver } from './capture/process-info.js';
-import { http1Detector } from './protocols/http1/session.js';
+import { PROTOCOL_DETECTORS } from './protocols/index.js';
 import { extractTraceContext, type CorrelationIds } from './context/index.js';
-import { createRedactor, type RedactionConfig } from './context/redact.js';
+import { createRedactor, redactExchangeHeaders, type RedactionConfig, type Redactor } from './context/redact.js';
 import { buildSpan, type SpanBuilderDeps } from './spans/span-builder.js';
 
 /** A STATS entry that is not a counter: CLOCK_REALTIME - CLOCK_BOOTTIME, ns (to ~256 ns: a double). */
@@ -42,15 +42,18 @@ export class IngestPipeline {
   private readonly tracker: ConnectionTracker;
   private readonly processes: ProcessInfoResolver;
   private readonly deps: SpanBuilderDeps;
+  private readonly redactor: Redactor;
   private realtimeOffsetNs = 0n;
   private lastKernelNs = 0n;
   private info: CaptureInfo = { kernelCounters: {} };
   private counters = { eventsDecoded: 0, dataEvents: 0, connEvents: 0, exchanges: 0, spanBuildErrors: 0 };
 
   constructor(private readonly opts: PipelineOptions) {
-    this.tracker = new ConnectionTracker(opts.detectors ?? [http1Detector]);
-    this.processes = new ProcessInfoResolver({ hostName: opts.hostName, ...(opts.procRoot ? { procRoot: opts.procRoot } : {}) });
+    this.tracker = new ConnectionTracker(opts.detectors ?? [...PROTOCOL_DETECTORS]);
     const redactor = createRedactor(opts.redaction);
+    // Command lines carry secrets too (--api-key=...): the configured names apply to them as well.
+    this.processes = new ProcessInfoResolver({ hostName: opts.hostName, redactor, ...(opts.procRoot ? { procRoot: opts.procRoot } : {}) });
+    this.redactor = redactor;
     this.deps = {
       resolveProcess: (pid: number, comm: string): ProcessInfo => this.processes.resolve(pid, comm),
       peerOf: (socket) => this.tracker.sockets.peerOf(socket),
@@ -130,7 +133,7 @@ export class IngestPipeline {
     for (const ex of exchanges) {
       this.counters.exchanges++;
       try {
-        spans.push(buildSpan(ex, this.deps));
+        spans.push(buildSpan(redactExchangeHeaders(ex, this.redactor), this.deps));
       } catch (err) {
         // One bad exchange must not take the batch with it.
         this.counters.spanBuildErrors++;
@@ -154,6 +157,7 @@ export class IngestPipeline {
       exchanges: this.counters.exchanges,
       spansDroppedBackpressure: 0, // filled in by the agent from the span writer
       openConnections: this.tracker.openConnections,
+      connectionsEvicted: this.tracker.evictedConnections,
     };
   }
 }

@@ -4,7 +4,7 @@
  * protocol we parse are switched off after a bounded look, so TLS, database
  * or binary traffic costs one map lookup per event, not a parse.
  */
-import type { ConnEvent, DataEvent, Role, SocketTuple } from '../model/events.js';
+import type { ConnEvent, DataEvent, Direction, Role, SocketTuple } from '../model/events.js';
 import type { ObservedExchange } from '../model/exchange.js';
 import { SocketIndex } from './socket-index.js';
 
@@ -21,10 +21,27 @@ export interface ProtocolSession {
   readonly gaps: number;
 }
 
+export type DetectedKind = 'request' | 'response';
+
 export interface ProtocolDetector {
   name: string;
-  /** Which way the payload flows: a request or a response; undefined if not this protocol. */
-  detect(payload: Buffer): 'request' | 'response' | undefined;
+  /**
+   * Which way the payload flows: a request or a response; undefined if not
+   * this protocol. Called with the first bytes of either direction, so a
+   * protocol whose server speaks first (MySQL's greeting) answers 'response'.
+   */
+  detect(payload: Buffer): DetectedKind | undefined;
+  /**
+   * Well-known server ports: the fallback for connections joined mid-stream
+   * (opened before capture started), whose first bytes we see are an
+   * ordinary message rather than a protocol's distinctive opening.
+   */
+  ports?: readonly number[];
+  /**
+   * A looser check used only on those ports, after every detector's strict
+   * check has declined; `direction` is how the payload flowed.
+   */
+  detectOnPort?(payload: Buffer, direction: Direction): DetectedKind | undefined;
   open(connection: TrackedConnection): ProtocolSession;
 }
 
@@ -40,6 +57,8 @@ export interface TrackedConnection {
   protocol: string | undefined;
   session: ProtocolSession | undefined;
   eventsBeforeDetection: number;
+  /** 'tls' once TLS plaintext (OpenSSL probes) arrived: from then on only that is parsed. */
+  captureSource?: 'syscall' | 'tls';
 }
 
 /** How many data events we look at before deciding a connection is not ours. */
@@ -48,6 +67,15 @@ const DETECTION_BUDGET = 8;
 const IDLE_NS = 600_000_000_000n;
 /** A request with no response after this long is reported without one. */
 const RESPONSE_TIMEOUT_NS = 120_000_000_000n;
+/**
+ * Connections tracked at once (about 8-10 KiB each with HTTP/1 parsers). Lost
+ * close events would otherwise keep connections for IDLE_NS: under a burst
+ * with kernel drops that is unbounded memory. Beyond it, the least recently
+ * active are forgotten, counted in evictedConnections.
+ */
+export const DEFAULT_MAX_CONNECTIONS = 16_384;
+/** Share of the cap forgotten at once, so the sort by activity runs rarely. */
+const EVICT_FRACTION = 8;
 
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, TrackedConnection>();
@@ -55,8 +83,13 @@ export class ConnectionTracker {
   private readonly completed: ObservedExchange[] = [];
   private retired = { parseErrors: new Map<string, number>(), gaps: 0 };
   skippedConnections = 0;
+  /** Connections forgotten because the cap was reached (their pending requests were reported without response). */
+  evictedConnections = 0;
 
-  constructor(private readonly detectors: ProtocolDetector[]) {}
+  constructor(
+    private readonly detectors: ProtocolDetector[],
+    private readonly maxConnections = DEFAULT_MAX_CONNECTIONS,
+  ) {}
 
   onConn(ev: ConnEvent): void {
     if (ev.kind === 'open') {
@@ -83,6 +116,12 @@ export class ConnectionTracker {
       this.sockets.add(conn.socket, { pid: conn.pid, connId: conn.connId, comm: conn.comm });
     }
     conn.lastSeenNs = ev.tsExitNs;
+    if (ev.captureSource === 'tls') {
+      if (conn.captureSource !== 'tls') this.switchToTls(conn, ev.tsEnterNs);
+    } else if (conn.captureSource === 'tls') {
+      // Ciphertext of a connection whose plaintext the TLS probes report (the handshake, say).
+      return;
+    }
     if (conn.protocol === 'other') return;
     if (!conn.session) {
       if (!this.detect(conn, ev)) return;
@@ -91,24 +130,55 @@ export class ConnectionTracker {
     this.collect(conn);
   }
 
+  /**
+   * The first plaintext of a TLS connection: whatever its ciphertext made the
+   * detector decide (usually 'other' after the handshake) is forgotten, and
+   * detection starts over on the plaintext, under the same connection id.
+   */
+  private switchToTls(conn: TrackedConnection, tsNs: bigint): void {
+    // A session started on the syscall bytes (a request before STARTTLS, say)
+    // ends here: what it had pending is reported, its counters are kept.
+    if (conn.session) {
+      conn.session.onClose(tsNs);
+      this.collect(conn);
+      this.retireCounters(conn);
+    }
+    conn.captureSource = 'tls';
+    if (conn.protocol === 'other') this.skippedConnections--;
+    conn.protocol = undefined;
+    conn.session = undefined;
+    conn.eventsBeforeDetection = 0;
+  }
+
   private detect(conn: TrackedConnection, ev: DataEvent): boolean {
     for (const d of this.detectors) {
       const kind = d.detect(ev.payload);
-      if (!kind) continue;
-      if (conn.role === 'unknown') {
-        // Who sends requests is the client, whichever way we joined the stream.
-        const sendsRequest = (kind === 'request') === (ev.direction === 'egress');
-        conn.role = sendsRequest ? 'client' : 'server';
-      }
-      conn.protocol = d.name;
-      conn.session = d.open(conn);
-      return true;
+      if (kind) return this.start(conn, ev, d, kind);
+    }
+    // Only once no protocol's own signature matched: a port guess never
+    // overrides what the bytes say.
+    for (const d of this.detectors) {
+      if (!d.detectOnPort || !d.ports) continue;
+      if (!d.ports.includes(conn.socket.local.port) && !d.ports.includes(conn.socket.remote.port)) continue;
+      const kind = d.detectOnPort(ev.payload, ev.direction);
+      if (kind) return this.start(conn, ev, d, kind);
     }
     if (++conn.eventsBeforeDetection >= DETECTION_BUDGET) {
       conn.protocol = 'other';
       this.skippedConnections++;
     }
     return false;
+  }
+
+  private start(conn: TrackedConnection, ev: DataEvent, d: ProtocolDetector, kind: DetectedKind): true {
+    if (conn.role === 'unknown') {
+      // Who sends requests is the client, whichever way we joined the stream.
+      const sendsRequest = (kind === 'request') === (ev.direction === 'egress');
+      conn.role = sendsRequest ? 'client' : 'server';
+    }
+    conn.protocol = d.name;
+    conn.session = d.open(conn);
+    return true;
   }
 
   private create(
@@ -122,6 +192,7 @@ export class ConnectionTracker {
   ): TrackedConnection {
     const existing = this.conns.get(connId);
     if (existing) return existing;
+    if (this.conns.size >= this.maxConnections) this.evictLeastRecent(tsNs);
     const conn: TrackedConnection = {
       connId,
       pid,
@@ -140,19 +211,40 @@ export class ConnectionTracker {
 
   private collect(conn: TrackedConnection): void {
     const done = conn.session?.drain();
-    if (done) for (const ex of done) this.completed.push(ex);
+    if (!done) return;
+    for (const ex of done) {
+      // Protocol sessions describe the connection; where its plaintext came from is known here.
+      if (conn.captureSource === 'tls') ex.connection.captureSource = 'tls';
+      this.completed.push(ex);
+    }
   }
 
   /** Forgets a connection, keeping its counters; its socket lingers in the index for late spans. */
   private retire(conn: TrackedConnection, nowNs: bigint): void {
     this.collect(conn);
     this.sockets.remove(conn.socket, conn.connId, nowNs);
+    this.retireCounters(conn);
+    this.conns.delete(conn.connId);
+  }
+
+  /** Keeps a session's counters in the tracker's totals before the session goes. */
+  private retireCounters(conn: TrackedConnection): void {
     if (conn.session && conn.protocol) {
       const prev = this.retired.parseErrors.get(conn.protocol) ?? 0;
       this.retired.parseErrors.set(conn.protocol, prev + conn.session.parseErrors);
       this.retired.gaps += conn.session.gaps;
     }
-    this.conns.delete(conn.connId);
+  }
+
+  /** Forgets the least recently active share of connections, oldest activity first. */
+  private evictLeastRecent(nowNs: bigint): void {
+    const byActivity = [...this.conns.values()].sort((a, b) => (a.lastSeenNs < b.lastSeenNs ? -1 : a.lastSeenNs > b.lastSeenNs ? 1 : 0));
+    const count = Math.max(1, Math.ceil(this.maxConnections / EVICT_FRACTION));
+    for (const conn of byActivity.slice(0, count)) {
+      conn.session?.onClose(nowNs);
+      this.retire(conn, nowNs);
+      this.evictedConnections++;
+    }
   }
 
   /** Times out lost responses and forgets idle connections; call about once a second. */

@@ -66,7 +66,7 @@ export function deriveProcessInfo(
   };
   const otel = environmentValue(environ, 'OTEL_SERVICE_NAME');
   const plain = otel === undefined ? environmentValue(environ, 'SERVICE_NAME') : undefined;
-  const derived = otel === undefined && plain === undefined ? serviceNameFromCommandLine(args, exe, snapshot.cwd) : undefined;
+  const derived = otel === undefined && plain === undefined ? serviceNameFromCommandLine(args, exe, snapshot.cwd, snapshot.comm) : undefined;
   if (otel !== undefined) {
     info.serviceName = otel;
     info.serviceNameSource = 'env:OTEL_SERVICE_NAME';
@@ -329,13 +329,14 @@ const SCRIPT_EXTENSIONS = [...JS_EXTENSIONS, '.py', '.pyc', '.pyw', '.rb', '.php
  * `orders`: generic script names defer to their directory), the module
  * (`python -m orders.api` -> `orders`), the jar without its version
  * (`orders-1.2.jar` -> `orders`), the main class (`com.acme.orders.Main` ->
- * `orders`) or the dll. Other executables are named after themselves.
+ * `orders`) or the dll. Other executables are named after themselves, or
+ * after the name they were invoked by when that differs (see `invokedName`).
  */
-export function serviceNameFromCommandLine(args: readonly string[], exe?: string, cwd?: string): string | undefined {
+export function serviceNameFromCommandLine(args: readonly string[], exe?: string, cwd?: string, comm?: string): string | undefined {
   const executable = exe ? path.basename(stripDeleted(exe)) : args.length > 0 ? commandWord(args[0]) : '';
   if (!executable) return undefined;
   const syntax = interpreterSyntax(executable) ?? (args.length > 0 ? interpreterSyntax(commandWord(args[0])) : undefined);
-  if (syntax === undefined) return cleanName(executable);
+  if (syntax === undefined) return cleanName(invokedName(executable, args, comm) ?? executable);
   const entry = findEntry(args, syntax);
   if (entry === undefined) {
     // A process that renamed itself (process.title = 'orders') has one argument: its title.
@@ -346,6 +347,25 @@ export function serviceNameFromCommandLine(args: readonly string[], exe?: string
     return cleanName(executable);
   }
   return cleanName(nameEntry(entry, args, cwd, syntax) ?? executable);
+}
+
+/** The kernel keeps the first 15 bytes of a process name (TASK_COMM_LEN 16). */
+const COMM_LENGTH = 15;
+
+/**
+ * The name a symlinked or multi-call executable was started by, when it is
+ * not the executable's file name: Debian's `redis-server` is a symlink to
+ * `redis-check-rdb` (one binary that acts by its name), busybox's applets
+ * are links to `busybox`. The kernel's comm is the base name of the path
+ * given to exec, so comm agreeing with argv[0]'s program word (and not with
+ * the file) shows how the process was invoked; argv[0] alone is not trusted,
+ * since a process can write anything there.
+ */
+function invokedName(executable: string, args: readonly string[], comm: string | undefined): string | undefined {
+  if (!comm || args.length === 0) return undefined;
+  const invoked = commandWord(args[0]);
+  if (!invoked || invoked === executable || executable.slice(0, COMM_LENGTH) === comm) return undefined;
+  return invoked.slice(0, COMM_LENGTH) === comm ? invoked : undefined;
 }
 
 function findEntry(args: readonly string[], syntax: InterpreterSyntax): Entry | undefined {

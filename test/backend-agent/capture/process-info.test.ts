@@ -146,6 +146,30 @@ describe('serviceNameFromCommandLine', () => {
   it('uses exe to recognise the interpreter when argv[0] was changed', () => {
     assert.equal(serviceNameFromCommandLine(['myapp', '/srv/orders/index.js'], '/usr/bin/node'), 'orders');
   });
+  it('names a symlinked multi-call binary by how it was invoked, when comm confirms it', () => {
+    // Debian: /usr/bin/redis-server -> redis-check-rdb; redis rewrites its title into argv[0].
+    assert.equal(serviceNameFromCommandLine(['/usr/bin/redis-server 127.0.0.1:6379'], '/usr/bin/redis-check-rdb', '/', 'redis-server'), 'redis-server');
+    assert.equal(serviceNameFromCommandLine(['ls', '-l'], '/bin/busybox', '/', 'ls'), 'ls');
+    // comm is cut to 15 bytes by the kernel.
+    assert.equal(serviceNameFromCommandLine(['/opt/x/very-long-program-name'], '/opt/x/multi', '/', 'very-long-progr'), 'very-long-program-name');
+  });
+
+  it('keeps the executable name when comm does not confirm argv[0]', () => {
+    // A process can write anything to argv[0]; without comm agreeing, the file names it.
+    assert.equal(serviceNameFromCommandLine(['fake-name'], '/usr/bin/redis-check-rdb', '/', 'redis-check-rdb'), 'redis-check-rdb');
+    assert.equal(serviceNameFromCommandLine(['/usr/bin/redis-server 127.0.0.1:6379'], '/usr/bin/redis-check-rdb'), 'redis-check-rdb');
+    assert.equal(serviceNameFromCommandLine(['postgres: postgres shop 127.0.0.1(4242) idle'], '/usr/lib/postgresql/15/bin/postgres', '/', 'postgres'), 'postgres');
+  });
+});
+
+describe('deriveProcessInfo naming of invoked names', () => {
+  it('passes comm on, so redis-server is not named redis-check-rdb', () => {
+    const info = deriveProcessInfo({
+      pid: 9, hostName: 'h', environ: '', comm: 'redis-server',
+      cmdline: nul('/usr/bin/redis-server 127.0.0.1:6379'), exe: '/usr/bin/redis-check-rdb',
+    });
+    assert.deepEqual([info.serviceName, info.serviceNameSource, info.executableName], ['redis-server', 'cmdline', 'redis-check-rdb']);
+  });
 });
 
 describe('containerIdFromCgroup', () => {

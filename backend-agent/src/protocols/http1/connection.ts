@@ -102,6 +102,18 @@ export class Http1Connection {
     }
   }
 
+  /** counters().parseErrorBytes without building the counters: health reads it for every tracked connection. */
+  get parseErrorBytes(): number {
+    const p = this.parsers;
+    return p ? p.requests.counters.parseErrorBytes + p.responses.counters.parseErrorBytes : 0;
+  }
+
+  /** counters().gaps, likewise. */
+  get gaps(): number {
+    const p = this.parsers;
+    return p ? p.requests.counters.gaps + p.responses.counters.gaps : 0;
+  }
+
   counters(): Http1ConnectionCounters {
     const requests = { ...(this.parsers?.requests.counters ?? ZERO_PARSER_COUNTERS) };
     const responses = { ...(this.parsers?.responses.counters ?? ZERO_PARSER_COUNTERS) };

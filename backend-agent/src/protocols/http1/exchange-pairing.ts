@@ -12,7 +12,7 @@
  *   nearly all clients do (they wait for each response).
  */
 import type { RequestHeadInfo } from './request-parser.js';
-import type { ResponseHeadInfo } from './response-parser.js';
+import { NO_REQUEST, type ResponseHeadInfo } from './response-parser.js';
 import type { Http1Exchange, Http1Request, Http1Response, MissingResponseReason } from './types.js';
 
 interface Slot {
@@ -88,8 +88,8 @@ export class ExchangePairing {
     this.drain();
   }
 
-  /** A final response head: which request does it answer? Returns that request's method. */
-  claim(info: ResponseHeadInfo): string | undefined {
+  /** A final response head: which request does it answer? Returns that request's method, or NO_REQUEST for an orphan. */
+  claim(info: ResponseHeadInfo): string | typeof NO_REQUEST {
     let front = this.awaiting[0];
     while (front) {
       if (info.firstByteNs < front.requestStartNs) break;
@@ -101,7 +101,7 @@ export class ExchangePairing {
     }
     if (!front || info.firstByteNs < front.requestStartNs) {
       this.responding = 'orphan';
-      return undefined;
+      return NO_REQUEST;
     }
     this.awaiting.shift();
     this.responseLostSync = false;

@@ -16,18 +16,26 @@ export interface ResponseHeadInfo {
   firstByteNs: bigint;
 }
 
+/**
+ * What `requestMethodFor` returns for a response that answers no request this
+ * connection saw (an orphan: the request was lost, sent before capture began,
+ * or the response is garbage). `undefined` means the request is known but not
+ * its method.
+ */
+export const NO_REQUEST: unique symbol = Symbol('no request');
+
 export interface Http1ResponseParserOptions extends Http1StreamParserOptions<Http1Response> {
   /**
    * Called once per final response head, in order: returns the method of the
    * request it answers (undefined if unknown). Pairing code typically shifts
    * its queue of pending requests here.
    */
-  requestMethodFor?: (response: ResponseHeadInfo) => string | undefined;
+  requestMethodFor?: (response: ResponseHeadInfo) => string | undefined | typeof NO_REQUEST;
 }
 
 export class Http1ResponseParser extends Http1StreamParser<Http1Response> {
   protected readonly kind = 'response';
-  private readonly requestMethodFor: ((response: ResponseHeadInfo) => string | undefined) | undefined;
+  private readonly requestMethodFor: ((response: ResponseHeadInfo) => string | undefined | typeof NO_REQUEST) | undefined;
   private interimStatusCodes: number[] = [];
   private interimBytes = 0;
 
@@ -43,7 +51,9 @@ export class Http1ResponseParser extends Http1StreamParser<Http1Response> {
       this.interimBytes += headerBytes;
       return { kind: 'interim' };
     }
-    const method = this.requestMethodFor?.({ statusCode: head.statusCode, firstByteNs: first.firstNs });
+    const answers = this.requestMethodFor?.({ statusCode: head.statusCode, firstByteNs: first.firstNs });
+    const orphan = answers === NO_REQUEST;
+    const method = orphan ? undefined : answers;
     const message: Http1Response = {
       kind: 'response',
       statusCode: head.statusCode,
@@ -54,11 +64,24 @@ export class Http1ResponseParser extends Http1StreamParser<Http1Response> {
     };
     this.interimStatusCodes = [];
     this.interimBytes = 0;
-    return {
-      kind: 'message',
-      message,
-      framing: responseBodyFraming(head.statusCode, method, head),
-      after: responseAfterMessage(head.statusCode, method),
-    };
+    const framing = responseBodyFraming(head.statusCode, method, head);
+    if (orphan) {
+      // Nothing we saw asked for this response, so the direction is already out
+      // of step and its framing is a guess. Trusting a close-delimited body or a
+      // 101 here would make every later response on the connection body or
+      // tunnel bytes (each later request then lost its response). A body that
+      // ends at the next status line, and no tunnel the request side never
+      // asked for, cost at most one more orphan when the guess is wrong. A
+      // declared length is kept while bytes arrive in sequence, but not across
+      // lost bytes (framingGuessed).
+      return {
+        kind: 'message',
+        message,
+        framing: framing.kind === 'until-close' ? { kind: 'until-resync' } : framing,
+        after: 'continue',
+        framingGuessed: true,
+      };
+    }
+    return { kind: 'message', message, framing, after: responseAfterMessage(head.statusCode, method) };
   }
 }

@@ -48,11 +48,11 @@ export class Http1Session implements ProtocolSession {
   }
 
   get parseErrors(): number {
-    return this.connection.counters().parseErrorBytes;
+    return this.connection.parseErrorBytes;
   }
 
   get gaps(): number {
-    return this.connection.counters().gaps;
+    return this.connection.gaps;
   }
 
   private toObserved(exchange: Http1Exchange): ObservedExchange {

@@ -50,7 +50,12 @@ export interface Http1StreamParserOptions<M extends Http1Message> {
 export type HeadOutcome<M> =
   /** A 1xx interim response: no message, the final response follows. */
   | { kind: 'interim' }
-  | { kind: 'message'; message: M; framing: BodyFraming; after: AfterMessage };
+  /**
+   * framingGuessed: the framing comes from headers nothing vouches for (a
+   * response to no request we saw). Bytes lost inside such a body are not
+   * taken to be body by count: the body then ends at the next start line.
+   */
+  | { kind: 'message'; message: M; framing: BodyFraming; after: AfterMessage; framingGuessed?: boolean };
 
 type ParserState =
   | 'start' // expecting a start line (scanning for one if the bytes are not)
@@ -90,6 +95,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   private headResumeAt = 0;
   private current: M | undefined;
   private currentAfter: AfterMessage = 'continue';
+  private currentFramingGuessed = false;
   private bodyRemaining = 0;
   private readonly chunked: ChunkedBodyDecoder;
   /** Set when the connection learned the upgrade's fate before its request ended. */
@@ -172,6 +178,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     this.held = undefined;
     this.head.clear();
     this.current = undefined;
+    this.currentFramingGuessed = false;
     this.upgradeHold.takeAll();
     this.resyncing = true;
   }
@@ -422,6 +429,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     if (!outcome || outcome.kind === 'interim') return true;
     this.current = outcome.message;
     this.currentAfter = outcome.after;
+    this.currentFramingGuessed = outcome.framingGuessed === true;
     this.startBody(outcome.framing);
     return true;
   }
@@ -498,6 +506,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     if (message.chunked && this.chunked.done) message.trailers = this.chunked.trailers();
     this.state = this.stateAfter(this.currentAfter);
     this.currentAfter = 'continue';
+    this.currentFramingGuessed = false;
     this.counters.messages++;
     if (message.truncated) this.counters.truncatedMessages++;
     this.emit(message);
@@ -550,6 +559,16 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   /** `missing` bytes starting at stream position `pos`, given to whatever the current state is. */
   private absorbMissing(missing: number, pos: bigint, cause: 'gap' | 'uncaptured', stamp: CallStamp | undefined): void {
     const message = this.current;
+    if (message && cause === 'gap' && this.currentFramingGuessed && (this.state === 'body-length' || this.state === 'body-chunked')) {
+      // A declared length nothing vouches for would make whatever follows the
+      // gap body by count, later messages included: the body ends at the next
+      // start line instead, and messages may have been lost in the gap.
+      message.truncated = true;
+      this.addBody(missing, stamp);
+      this.state = 'body-until-resync';
+      this.markLostSync();
+      return;
+    }
     switch (this.state) {
       case 'start':
         this.dropHeld();
@@ -645,6 +664,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     this.resyncing = false;
     this.current = outcome.message;
     this.currentAfter = outcome.after;
+    this.currentFramingGuessed = outcome.framingGuessed === true;
     outcome.message.truncated = true;
     this.addBody(missing, stamp);
     this.state = 'body-until-resync';

@@ -1,0 +1,162 @@
+/**
+ * HTTP/2 and gRPC end to end: the real loader captures real peers on
+ * loopback (node's http2 over h2c, @grpc/grpc-js over an insecure channel,
+ * each side a separate process named by OTEL_SERVICE_NAME), and the spans
+ * the agent serves are checked against what the clients say they did.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+
+interface JaegerTag {
+  key: string;
+  value: string | number | boolean;
+}
+interface JaegerSpan {
+  traceID: string;
+  spanID: string;
+  operationName: string;
+  references: Array<{ refType: string; traceID: string; spanID: string }>;
+  tags: JaegerTag[];
+  processID: string;
+}
+interface JaegerTrace {
+  spans: JaegerSpan[];
+  processes: Record<string, { serviceName: string }>;
+}
+interface GrpcCallResult {
+  method: string;
+  traceId: string;
+  spanId: string;
+  code: number;
+}
+interface H2CallResult {
+  method: string;
+  path: string;
+  traceId: string;
+  spanId: string;
+  status: number;
+  bodyBytes: number;
+}
+
+const skipReason = ebpfUnavailable();
+const GRPC_PORT = 19150;
+const H2C_PORT = 19151;
+const PEERS = 'test/integration/http2-peers.mjs';
+
+function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
+  return span.tags.find((t) => t.key === key)?.value;
+}
+
+async function startServer(mode: string, port: number, service: string): Promise<RunningProcess> {
+  const server = run('node', [PEERS, mode, String(port)], { OTEL_SERVICE_NAME: service });
+  await waitFor(`${mode} to listen`, async () => {
+    if (server.child.exitCode !== null) throw new Error(`${mode} exited: ${server.stderr()}`);
+    return server.stdout().includes('listening') ? true : undefined;
+  });
+  return server;
+}
+
+async function runClient<T>(mode: string, port: number, service: string): Promise<T> {
+  const client = run('node', [PEERS, mode, String(port)], { OTEL_SERVICE_NAME: service });
+  const code = await client.exited;
+  assert.equal(code, 0, `${mode} failed: ${client.stderr()}`);
+  return JSON.parse(client.stdout().trim()) as T;
+}
+
+/** Both sides of a call in trace `traceId`, once the agent has written them. */
+async function clientAndServer(agent: AgentHandle, traceId: string, client: string, server: string): Promise<{ c: JaegerSpan; s: JaegerSpan }> {
+  return waitFor(`client and server spans of trace ${traceId}`, async () => {
+    const { status, body } = await getJson<{ data: JaegerTrace[] }>(`${agent.url}/api/traces/${traceId}`);
+    if (status !== 200 || !body.data[0]) return undefined;
+    const trace = body.data[0];
+    const service = (s: JaegerSpan): string | undefined => trace.processes[s.processID]?.serviceName;
+    const c = trace.spans.find((s) => service(s) === client && tag(s, 'span.kind') === 'client');
+    const s = trace.spans.find((x) => service(x) === server && tag(x, 'span.kind') === 'server');
+    return c && s ? { c, s } : undefined;
+  }, 15_000);
+}
+
+describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason }, () => {
+  let agent: AgentHandle;
+  const servers: RunningProcess[] = [];
+
+  before(async () => {
+    requireBuilt();
+    agent = await startAgent(['--port', String(GRPC_PORT), '--port', String(H2C_PORT)]);
+    servers.push(await startServer('grpc-server', GRPC_PORT, 'greeter-server'));
+    servers.push(await startServer('h2-server', H2C_PORT, 'h2-server'));
+  });
+
+  after(async () => {
+    for (const s of servers) await stop(s);
+    if (agent) {
+      const code = await stop(agent.proc);
+      assert.equal(code, 0, `agent did not shut down cleanly: ${agent.proc.stderr().slice(-2000)}`);
+    }
+  });
+
+  test('gRPC unary calls: method, service, status (OK and NOT_FOUND), both sides joined by traceparent metadata', async () => {
+    const calls = await runClient<GrpcCallResult[]>('grpc-client', GRPC_PORT, 'greeter-client');
+    assert.deepEqual(calls.map((c) => [c.method, c.code]), [['SayHello', 0], ['SayHello', 0], ['Fail', 5], ['SayHello', 0]]);
+    for (const call of calls) {
+      const { c, s } = await clientAndServer(agent, call.traceId, 'greeter-client', 'greeter-server');
+      for (const span of [c, s]) {
+        assert.equal(span.operationName, `wiretrace.test.Greeter/${call.method}`);
+        assert.equal(tag(span, 'rpc.system'), 'grpc');
+        assert.equal(tag(span, 'rpc.service'), 'wiretrace.test.Greeter');
+        assert.equal(tag(span, 'rpc.method'), call.method);
+        assert.equal(tag(span, 'rpc.grpc.status_code'), call.code);
+        assert.equal(tag(span, 'http.request.method'), 'POST');
+        assert.equal(tag(span, 'url.path'), `/wiretrace.test.Greeter/${call.method}`);
+        assert.equal(tag(span, 'network.protocol.version'), '2');
+        assert.equal(tag(span, 'http.response.status_code'), 200);
+        assert.equal(typeof tag(span, 'network.stream.id'), 'number');
+      }
+      assert.equal(c.spanID, call.spanId, 'the client span is the call the traceparent announced');
+      assert.deepEqual(s.references.map((r) => r.spanID), [call.spanId], 'the server span is its child');
+      if (call.code === 0) {
+        assert.equal(tag(c, 'error'), undefined);
+        assert.equal(tag(s, 'error'), undefined);
+      } else {
+        // NOT_FOUND is an error for the client; for the server it is not (OpenTelemetry gRPC conventions).
+        assert.equal(tag(c, 'error'), true);
+        assert.equal(tag(c, 'otel.status_description'), 'NOT_FOUND: no greeting for "ghost" (ünïcode ok)');
+        assert.equal(tag(s, 'error'), undefined);
+      }
+    }
+  });
+
+  test('node http2 over h2c: interleaved streams on one connection, methods, paths, statuses, sizes', async () => {
+    const calls = await runClient<H2CallResult[]>('h2-client', H2C_PORT, 'h2-client');
+    assert.deepEqual(calls.map((c) => c.status), [200, 200, 404]);
+    const streamIds = new Set<number>();
+    for (const call of calls) {
+      const { c, s } = await clientAndServer(agent, call.traceId, 'h2-client', 'h2-server');
+      const path = call.path.split('?')[0];
+      for (const span of [c, s]) {
+        assert.equal(tag(span, 'http.request.method'), call.method);
+        assert.equal(tag(span, 'url.path'), path);
+        assert.equal(tag(span, 'http.response.status_code'), call.status);
+        assert.equal(tag(span, 'network.protocol.version'), '2');
+        assert.equal(tag(span, 'http.request.body.size'), call.bodyBytes);
+        assert.equal(tag(span, 'rpc.system'), undefined, 'plain HTTP/2 is not gRPC');
+        assert.equal(tag(span, 'user_agent.original'), 'wiretrace-h2-test');
+        assert.equal(tag(span, 'server.address'), '127.0.0.1', 'from :authority');
+      }
+      assert.equal(c.operationName, `${call.method} ${path}`);
+      assert.equal(c.spanID, call.spanId);
+      assert.deepEqual(s.references.map((r) => r.spanID), [call.spanId]);
+      if (call.method === 'POST') assert.equal(tag(c, 'http.response.body.size'), call.bodyBytes, 'echoed body');
+      if (call.status === 404) assert.equal(tag(c, 'error'), true, '404 is a client error');
+      streamIds.add(tag(c, 'network.stream.id') as number);
+    }
+    assert.deepEqual([...streamIds].sort(), [1, 3, 5], 'three streams of one connection');
+  });
+
+  test('health counts HTTP/2 exchanges with no parse errors', async () => {
+    const { body } = await getJson<{ pipeline: { parseErrors: Record<string, number>; exchanges: number } }>(`${agent.url}/api/health`);
+    assert.ok(body.pipeline.exchanges >= 14, `exchanges ${body.pipeline.exchanges}`);
+    assert.equal(body.pipeline.parseErrors.http2 ?? 0, 0);
+  });
+});
