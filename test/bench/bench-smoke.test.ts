@@ -6,20 +6,33 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IngestResult } from '../../bench/ingest/run-ingest.js';
 import { overheadRows } from '../../bench/overhead/overhead-table.js';
 import type { RunRecord } from '../../bench/overhead/run-overhead.js';
+import { freePort } from '../integration/helpers.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function runTinyIngest(): Promise<string> {
+function runBench(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('node', ['--import', 'tsx', 'bench/ingest.ts', '--tiny'], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) =>
+    execFile('node', ['--import', 'tsx', ...args], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) =>
       err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
     );
   });
+}
+
+function runTinyIngest(): Promise<string> {
+  return runBench(['bench/ingest.ts', '--tiny']);
+}
+
+function jsonLine<T>(out: string, tag: string): T {
+  const line = out.split('\n').find((l) => l.startsWith(`${tag} `));
+  assert.ok(line, `no ${tag} line in:\n${out}`);
+  return JSON.parse(line.slice(tag.length + 1)) as T;
 }
 
 test('the ingest bench in tiny mode reports non-zero rates for every stage and loses nothing', async () => {
@@ -64,4 +77,39 @@ test('overhead rows compare medians against the baseline and count both sides of
   assert.equal(agent.capturedPct, 100, '19,800 exchanges = both sides of 9,900 requests');
   assert.equal(otel.throughputCostPct, 50);
   assert.equal(otel.capturedPct, 100);
+});
+
+test('the query bench in tiny mode builds a store through the ingest path, caches it, and times every query', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-bench-query-'));
+  try {
+    interface QueryJson {
+      results: Array<{ built: boolean; meta: { spans: number }; latencies: Array<{ query: string; n: number; p50Ms: number; p99Ms: number; resultSize: number }> }>;
+    }
+    const first = jsonLine<QueryJson>(await runBench(['bench/query.ts', '--tiny', '--dir', dir]), 'QUERY_JSON');
+    const [r] = first.results;
+    assert.ok(r?.built, 'built on first use');
+    assert.equal(r.meta.spans, 10_000, 'every exchange of the fixture stream was stored');
+    assert.equal(r.latencies.length, 7);
+    for (const l of r.latencies) {
+      assert.ok(l.p50Ms > 0 && l.p99Ms >= l.p50Ms, `${l.query}: ${l.p50Ms} / ${l.p99Ms}`);
+      assert.ok(l.resultSize > 0, `${l.query} returned something`);
+    }
+    const again = jsonLine<QueryJson>(await runBench(['bench/query.ts', '--tiny', '--dir', dir]), 'QUERY_JSON');
+    assert.equal(again.results[0]?.built, false, 'the second run reuses the cached store');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the memory bench in tiny mode drives the real agent through a capture pipe and reports RSS and CPU', { skip: fs.existsSync(path.join(REPO, 'backend-agent', 'dist', 'cli.js')) ? undefined : 'agent not built (npm run build)' }, async () => {
+  const port = await freePort();
+  interface MemoryJson {
+    results: Array<{ connections: number; trackedSockets: number; exchanges: number; openRssMiB: number; peakRssMiB: number; agentCpuSec: number }>;
+  }
+  const out = jsonLine<MemoryJson>(await runBench(['bench/memory.ts', '--tiny', '--port', String(port)]), 'MEMORY_JSON');
+  const [r] = out.results;
+  assert.equal(r?.connections, 100);
+  assert.equal(r.trackedSockets, 200, 'both sides of every connection are tracked and still open');
+  assert.equal(r.exchanges, 2 * 100 * 2, 'two requests per connection, two sides each');
+  assert.ok(r.openRssMiB > 0 && r.peakRssMiB >= r.openRssMiB && r.agentCpuSec > 0);
 });

@@ -12,6 +12,7 @@
  * really shrinks.
  */
 import type Database from 'better-sqlite3';
+import { CatalogDelta, CatalogStatements, type CatalogRow } from './catalog.js';
 
 export interface RetentionPolicy {
   /** Spans whose start is older than now - maxAgeMs are deleted. */
@@ -49,17 +50,22 @@ function freePageBytes(db: Database.Database): number {
   return free * pageSize;
 }
 
+/** What a delete hands back so the derived tables (catalog.ts) can be adjusted in the same transaction. */
+const RETURNING = 'RETURNING service, name, kind, start_us, duration_ns, peer_service, peer_local, status, request_bytes, response_bytes';
+
 export class RetentionRunner {
-  private readonly deleteOlderThan: Database.Statement<[number, number]>;
-  private readonly deleteOldest: Database.Statement<[number]>;
+  private readonly deleteOlderThan: Database.Statement<[number, number], CatalogRow>;
+  private readonly deleteOldest: Database.Statement<[number], CatalogRow>;
+  private readonly catalog: CatalogStatements;
   private readonly countSpans: Database.Statement<[], number>;
   private readonly pruneOperations: Database.Statement<[]>;
 
   constructor(private readonly db: Database.Database) {
     this.deleteOlderThan = db.prepare(
-      'DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?)',
+      `DELETE FROM spans WHERE id IN (SELECT id FROM spans WHERE start_us < ? ORDER BY start_us LIMIT ?) ${RETURNING}`,
     );
-    this.deleteOldest = db.prepare('DELETE FROM spans WHERE id IN (SELECT id FROM spans ORDER BY start_us LIMIT ?)');
+    this.deleteOldest = db.prepare(`DELETE FROM spans WHERE id IN (SELECT id FROM spans ORDER BY start_us LIMIT ?) ${RETURNING}`);
+    this.catalog = new CatalogStatements(db);
     this.countSpans = db.prepare<[], number>("SELECT value FROM counters WHERE name = 'spans'").pluck();
     // An operation whose newest span is older than every remaining span has
     // no span left (retention always removes the oldest first).
@@ -82,7 +88,7 @@ export class RetentionRunner {
           break;
         }
         batchesLeft -= 1;
-        const changes = this.deleteOlderThan.run(cutoffUs, batchSize).changes;
+        const changes = this.deleteBatch(() => this.deleteOlderThan.all(cutoffUs, batchSize));
         deleted += changes;
         if (changes < batchSize) break;
       }
@@ -98,7 +104,8 @@ export class RetentionRunner {
           break;
         }
         batchesLeft -= 1;
-        const changes = this.deleteOldest.run(this.rowsToFree(policy.maxSizeBytes, spans, batchSize)).changes;
+        const n = this.rowsToFree(policy.maxSizeBytes, spans, batchSize);
+        const changes = this.deleteBatch(() => this.deleteOldest.all(n));
         deleted += changes;
         this.vacuum();
       }
@@ -112,6 +119,17 @@ export class RetentionRunner {
       this.db.pragma('wal_checkpoint(PASSIVE)');
     }
     return { deleted, complete };
+  }
+
+  /** One delete batch and its catalog adjustment, in one transaction. */
+  private deleteBatch(remove: () => CatalogRow[]): number {
+    return this.db.transaction(() => {
+      const rows = remove();
+      const delta = new CatalogDelta();
+      for (const row of rows) delta.removed(row);
+      delta.apply(this.catalog);
+      return rows.length;
+    })();
   }
 
   /**

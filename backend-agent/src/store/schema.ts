@@ -10,6 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Migration } from './migrations.js';
+import { backfillEdgeMinutes } from './catalog.js';
 
 const createSpans = `
 CREATE TABLE spans (
@@ -137,6 +138,45 @@ DROP INDEX spans_identity;
 CREATE UNIQUE INDEX spans_identity ON spans (trace_id, span_id, kind, host, pid, connection_id, exchange_index);
 `;
 
+/**
+ * v6: catalogs maintained per batch by the writer (catalog.ts) instead of per
+ * row by triggers, and a per-minute service-graph rollup. The triggers ran an
+ * UPDATE and an upsert for every span (a third of the write cost); the store
+ * is the only writer, so it now adds one counter update and one upsert per
+ * distinct operation and per (minute, edge) each batch. `edge_minutes` holds
+ * per edge and minute the counted calls (dependencies.ts: client spans, and
+ * server spans whose caller was not seen), errors, bytes and both sides'
+ * latency histograms, so the service graph over an hour reads ~60 rows per
+ * edge instead of every span of the hour. It is filled from existing spans
+ * here (in JS: the histograms need a log).
+ * `spans_service_name_start` goes: search by service and operation walks
+ * `spans_service_start` (newest first, filtering on name), which costs a
+ * little for rare operations and saves an index write on every span.
+ */
+const batchCatalogs = `
+DROP TRIGGER spans_after_insert;
+DROP TRIGGER spans_after_update;
+DROP TRIGGER spans_after_rename;
+DROP TRIGGER spans_after_delete;
+DROP INDEX spans_service_name_start;
+
+CREATE TABLE edge_minutes (
+  minute         INTEGER NOT NULL,  -- floor(start_us / 60e6)
+  parent         TEXT    NOT NULL,
+  child          TEXT    NOT NULL,
+  spans          INTEGER NOT NULL,  -- client and server spans of the edge (the row goes at 0)
+  calls          INTEGER NOT NULL,  -- counted calls (dependencies.ts: countsCall)
+  errors         INTEGER NOT NULL,
+  request_bytes  INTEGER NOT NULL,
+  response_bytes INTEGER NOT NULL,
+  client_hist    TEXT    NOT NULL,  -- latency-histogram.ts, client spans
+  server_hist    TEXT    NOT NULL,  -- latency-histogram.ts, server spans
+  PRIMARY KEY (minute, parent, child)
+) STRICT, WITHOUT ROWID;
+
+UPDATE counters SET value = (SELECT COUNT(*) FROM spans) WHERE name = 'spans';
+`;
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -162,5 +202,13 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
     version: 5,
     description: 'span identity includes the exchange (a trace header forwarded unchanged on several calls)',
     up: (db: Database.Database) => void db.exec(identityWithExchange),
+  },
+  {
+    version: 6,
+    description: 'catalogs kept per batch by the writer (no triggers), per-minute service-graph rollup, one index fewer',
+    up: (db: Database.Database) => {
+      db.exec(batchCatalogs);
+      backfillEdgeMinutes(db);
+    },
   },
 ];

@@ -4,6 +4,7 @@
  * operators from this file are ever put in the SQL text.
  */
 import type { SpanKind, SpanStatus } from '../model/span.js';
+import { ENCODED_ATTRIBUTES_INDEX, encodeAttributeKey } from './span-codec.js';
 
 /** Jaeger-style trace search: a trace matches when one of its spans matches every filter. */
 export interface TraceQuery {
@@ -71,11 +72,19 @@ function derivedTagCondition(key: string, value: string): SqlFragment | undefine
  * the way the API renders it (true/false, 500, 1.5, "GET"), equals `value`.
  */
 function attributeCondition(key: string, value: string): SqlFragment {
+  // Rows in the compact encoding (span-codec.ts: a JSON array) keep attributes
+  // as a flat [key, value, ...] array at a fixed index, under encoded keys;
+  // rows from before it are plain JSON objects with an `attributes` object.
+  const attrs = `'$[${ENCODED_ATTRIBUTES_INDEX}]'`;
+  const asText = (v: string): string => `(CASE ${v}.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(${v}.value AS TEXT) END)`;
   return {
     sql:
-      "EXISTS (SELECT 1 FROM json_each(spans.span_json, '$.attributes') AS attr WHERE attr.key = ? AND " +
-      "(CASE attr.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(attr.value AS TEXT) END) = ?)",
-    params: [key, value],
+      "(CASE WHEN substr(spans.span_json, 1, 1) = '[' THEN " +
+      `EXISTS (SELECT 1 FROM json_each(spans.span_json, ${attrs}) AS k WHERE k.key % 2 = 0 AND k.type = 'text' AND k.value = ? AND ` +
+      `(SELECT ${asText('v')} FROM json_each(spans.span_json, ${attrs}) AS v WHERE v.key = k.key + 1) = ?) ` +
+      "ELSE EXISTS (SELECT 1 FROM json_each(spans.span_json, '$.attributes') AS attr WHERE attr.key = ? AND " +
+      `${asText('attr')} = ?) END)`,
+    params: [encodeAttributeKey(key), value, key, value],
   };
 }
 
@@ -116,7 +125,8 @@ export function spanFilterWhere(q: Omit<SpanQuery, 'limit'>): SqlFragment {
  */
 function indexFor(q: Omit<SpanQuery, 'limit'>): string {
   if (q.traceId !== undefined) return 'spans_identity';
-  if (q.service !== undefined && q.operation !== undefined) return 'spans_service_name_start';
+  // With an operation too, the (service, start_us) walk filters on name (schema v6 dropped the
+  // (service, name, start_us) index: one index write fewer per span).
   if (q.service !== undefined) return 'spans_service_start';
   return 'spans_start';
 }

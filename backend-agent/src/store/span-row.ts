@@ -2,8 +2,10 @@
  * Mapping between a Span and its row in the `spans` table. The queried fields
  * are copied into columns; the whole span is stored as JSON and is the only
  * thing read back, so the columns can never disagree with what is served.
+ * The span is stored in the compact encoding of span-codec.ts.
  */
 import type { AttributeValue, Span } from '../model/span.js';
+import { decodeSpan, encodeSpan } from './span-codec.js';
 
 /** Named parameters of the upsert statement (better-sqlite3 binds `@name`). */
 export interface SpanRow {
@@ -79,10 +81,10 @@ export function spanToRow(span: Span): SpanRow {
     trace_id_source: span.traceIdSource,
     request_bytes: integer(span.network.requestBytes),
     response_bytes: integer(span.network.responseBytes),
-    span_json: JSON.stringify(span),
+    span_json: encodeSpan(span),
   };
 }
 
 export function rowToSpan(spanJson: string): Span {
-  return JSON.parse(spanJson) as Span;
+  return decodeSpan(spanJson);
 }

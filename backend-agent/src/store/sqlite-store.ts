@@ -7,6 +7,10 @@
  * when inserts are batched in one transaction with prepared statements, which
  * is exactly what insertSpans does.
  *
+ * Write path (schema v6): span-insert.ts inserts a batch and keeps the
+ * derived tables (counter, operations, per-minute service-graph rollup) per
+ * batch (catalog.ts); spans are stored compactly (span-codec.ts).
+ *
  * Settings: WAL (readers, e.g. the CLI, never block the writer and vice
  * versa), synchronous=NORMAL (durable at checkpoints, fast commits; losing the
  * last few batches on power loss is acceptable for traces), a busy timeout for
@@ -21,7 +25,9 @@ import type { StoreHealth } from '../model/health.js';
 import { StoreOpenError, StoreWriteError, isUnwritableError, oneLine, sqliteCode } from './errors.js';
 import { assertNotNewer, latestVersion, runMigrations, schemaVersion } from './migrations.js';
 import { SCHEMA_MIGRATIONS } from './schema.js';
-import { SPAN_COLUMNS, rowToSpan, spanToRow } from './span-row.js';
+import { rowToSpan, spanToRow } from './span-row.js';
+import { WriteStatements, writeBatch } from './span-insert.js';
+import { EdgeRollup } from './edge-rollup.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
 import { aggregateDependencies, type DependencyStats } from './dependencies.js';
 import { bucketEdges, type EdgeSeries, type TimedDependencySample } from './edge-timeseries.js';
@@ -78,9 +84,15 @@ export interface SpanStore {
   operations(service: string, kind?: SpanKind): OperationInfo[];
   /** Service graph for spans starting in [startUs, endUs]; each call counted once. */
   dependencies(startUs: number, endUs: number): DependencyEdge[];
-  /** dependencies() plus client- and server-side latency percentiles per edge. */
+  /**
+   * dependencies() plus client- and server-side latency percentiles per edge:
+   * exact up to EXACT_MAX_SPANS spans in the range, within 1% above (edge-rollup.ts).
+   */
   dependencyStats(startUs: number, endUs: number): DependencyStats[];
-  /** dependencyStats() per time bucket of stepUs from startUs, per edge (edge-timeseries.ts). */
+  /**
+   * dependencyStats() per time bucket of stepUs from startUs, per edge (edge-timeseries.ts);
+   * over large ranges with a step of whole minutes, buckets are aligned to minutes (edge-rollup.ts).
+   */
   edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[];
   stats(): StoreStats;
   /** StoreHealth for /api/health: stats plus the last write error, if writes are failing. */
@@ -95,6 +107,13 @@ export interface SpanStore {
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /** Upper bound for the WAL file after checkpoints, so a burst does not leave a huge -wal behind. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/**
+ * Page cache per connection, KiB. Enough for the inner pages of every index
+ * of a 10M-span store (~1 MB each), so a lookup or insert reads only leaves
+ * (from the OS page cache); more bought little and counts in the agent's
+ * memory budget (bench/memory.ts: 32 MiB cost ~30 MiB of RSS).
+ */
+const CACHE_KIB = 8 * 1024;
 /** Bound parameters per IN (...) list, well under SQLite's limit. */
 const MAX_IN_PARAMS = 500;
 /** Distinct dynamic query shapes kept prepared (filters present, tag count, IN-list size). */
@@ -151,11 +170,14 @@ function prepareWritable(db: Database.Database, filePath: string): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+  // Big stores: the indexes' inner pages stay cached (SQLite's default is 2 MB).
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   runMigrations(db, SCHEMA_MIGRATIONS, filePath);
 }
 
 /** A read-only open cannot migrate: the schema must already be current. */
 function checkReadable(db: Database.Database, filePath: string): void {
+  db.pragma(`cache_size = -${CACHE_KIB}`);
   const version = assertNotNewer(db, SCHEMA_MIGRATIONS, filePath);
   const latest = latestVersion(SCHEMA_MIGRATIONS);
   if (version < latest) {
@@ -198,6 +220,8 @@ class SqliteSpanStore implements SpanStore {
   private readonly retentionPolicy: RetentionPolicy;
   private readonly retention: RetentionRunner | undefined;
   private readonly statements;
+  private readonly write: WriteStatements | undefined;
+  private readonly edgeRollup: EdgeRollup;
 
   constructor(
     private readonly db: Database.Database,
@@ -207,21 +231,9 @@ class SqliteSpanStore implements SpanStore {
     this.readonly = options.readonly === true;
     this.retentionPolicy = options.retention;
     this.retention = this.readonly ? undefined : new RetentionRunner(db);
-    const columns = SPAN_COLUMNS.join(', ');
-    const values = SPAN_COLUMNS.map((c) => `@${c}`).join(', ');
-    // Must match the columns of the spans_identity index (schema.ts, v5).
-    const identity = ['trace_id', 'span_id', 'kind', 'host', 'pid', 'connection_id', 'exchange_index'];
-    const updates = SPAN_COLUMNS.filter((c) => !identity.includes(c))
-      .map((c) => `${c} = excluded.${c}`)
-      .join(', ');
+    this.write = this.readonly ? undefined : new WriteStatements(db);
+    this.edgeRollup = new EdgeRollup(db, (startUs, endUs) => this.dependencySamples(startUs, endUs));
     this.statements = {
-      // An upsert rather than INSERT OR REPLACE: REPLACE deletes then inserts,
-      // which would churn the rowid and bypass the delete trigger's counter.
-      upsert: this.readonly
-        ? undefined
-        : db.prepare(
-            `INSERT INTO spans (${columns}) VALUES (${values}) ON CONFLICT (${identity.join(', ')}) DO UPDATE SET ${updates}`,
-          ),
       trace: db
         .prepare<[string], string>('SELECT span_json FROM spans WHERE trace_id = ? ORDER BY start_us, span_id, kind')
         .pluck(),
@@ -237,16 +249,6 @@ class SqliteSpanStore implements SpanStore {
       operationsOfKind: db.prepare<[string, string], { name: string; kind: SpanKind }>(
         'SELECT name, kind FROM operations WHERE service = ? AND kind = ? ORDER BY name',
       ),
-      dependencies: db.prepare<[number, number], { parent: string; child: string; callCount: number; errorCount: number }>(
-        `SELECT CASE kind WHEN 'client' THEN service ELSE peer_service END AS parent,
-                CASE kind WHEN 'client' THEN peer_service ELSE service END AS child,
-                COUNT(*) AS callCount,
-                SUM(status = 'error') AS errorCount
-           FROM spans
-          WHERE start_us >= ? AND start_us <= ? AND (kind = 'client' OR peer_local = 0)
-          GROUP BY parent, child
-          ORDER BY parent, child`,
-      ),
       dependencySamples: db.prepare<[number, number], DependencyRow>(
         `SELECT start_us, kind, service, peer_service, peer_local, status, duration_ns, request_bytes, response_bytes
            FROM spans WHERE start_us >= ? AND start_us <= ?`,
@@ -261,15 +263,13 @@ class SqliteSpanStore implements SpanStore {
 
   insertSpans(spans: readonly Span[]): void {
     if (spans.length === 0) return;
-    const upsert = this.statements.upsert;
-    if (!upsert) {
+    const write = this.write;
+    if (!write) {
       throw this.recordWriteFailure(new StoreWriteError(`span store ${this.path} is open read-only: spans not stored`));
     }
     const rows = spans.map(spanToRow);
     try {
-      this.db.transaction(() => {
-        for (const row of rows) upsert.run(row);
-      })();
+      this.db.transaction(() => writeBatch(write, rows))();
       this.lastWriteError = undefined;
     } catch (err) {
       if (!isUnwritableError(err)) throw err;
@@ -364,17 +364,17 @@ class SqliteSpanStore implements SpanStore {
   }
 
   dependencies(startUs: number, endUs: number): DependencyEdge[] {
-    return this.statements.dependencies
-      .all(Math.floor(startUs), Math.ceil(endUs))
-      .map((r) => ({ parent: r.parent, child: r.child, callCount: r.callCount, errorCount: r.errorCount ?? 0 }));
+    return this.edgeRollup.dependencies(Math.floor(startUs), Math.ceil(endUs));
   }
 
   dependencyStats(startUs: number, endUs: number): DependencyStats[] {
-    return aggregateDependencies(this.dependencySamples(startUs, endUs));
+    const [a, b] = [Math.floor(startUs), Math.ceil(endUs)];
+    return this.edgeRollup.dependencyStats(a, b) ?? aggregateDependencies(this.dependencySamples(a, b));
   }
 
   edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[] {
-    return bucketEdges(this.dependencySamples(startUs, endUs), startUs, endUs, stepUs);
+    const [a, b] = [Math.floor(startUs), Math.ceil(endUs)];
+    return this.edgeRollup.edgeTimeseries(a, b, stepUs) ?? bucketEdges(this.dependencySamples(a, b), startUs, endUs, stepUs);
   }
 
   /** Streams the columns the service graph needs, without materialising the range. */

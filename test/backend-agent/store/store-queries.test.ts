@@ -221,7 +221,8 @@ describe('span store queries', () => {
       assert.match(serviceTime, /SEARCH spans USING INDEX spans_service_start \(service=\? AND start_us>\? AND start_us<\?\)/);
       assert.doesNotMatch(serviceTime, /SCAN spans|TEMP B-TREE/);
       const withOperation = plan({ service: 'orders', operation: 'GET /x', startUs: T0_US, endUs: T0_US + 1, tags: { error: 'true', a: 'b' } });
-      assert.match(withOperation, /SEARCH spans USING INDEX spans_service_name_start/);
+      // Schema v6: the operation is a filter on the (service, start_us) walk.
+      assert.match(withOperation, /SEARCH spans USING INDEX spans_service_start/);
       assert.doesNotMatch(withOperation, /SCAN spans |TEMP B-TREE/);
       assert.match(plan({ startUs: T0_US, endUs: T0_US + 1 }), /SEARCH spans USING INDEX spans_start/);
       assert.match(plan({ traceId: traceIdOf(1) }), /USING INDEX spans_identity/);
