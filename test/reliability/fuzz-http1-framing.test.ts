@@ -160,8 +160,12 @@ test(`HTTP/1 parser: ${N} garbage-in-the-middle streams, the exchanges around th
   }
   // Pairing after a gap may give up on a response it cannot place; it must still do so rarely.
   assert.equal(lost.length, 0, `seed ${SEED}: ${lost.length} streams never resynchronised after garbage + gap; first: ${lost.slice(0, 2).join(' | ')}`);
-  if (process.env.WIRETRACE_FUZZ_DEBUG) console.log(unpaired.slice(0, 6).join("\n"));
-  assert.ok(recoveredAfter >= cleanCases * 0.95, `${recoveredAfter}/${cleanCases} post-garbage exchanges paired with their response; e.g. ${unpaired.slice(0, 3).join(' | ')}`);
+  if (process.env.WIRETRACE_FUZZ_DEBUG) console.log(unpaired.slice(0, 6).join('\n'));
+  // A stray response (one answering no request we saw) used to take its framing
+  // on trust: close-delimited, a 101, or a declared length running across the gap
+  // made B's response body or tunnel bytes, and B lost it (3.8% of cases). Its
+  // framing is now a guess that never outlives lost bytes, so none may be lost.
+  assert.equal(unpaired.length, 0, `${recoveredAfter}/${cleanCases} post-garbage exchanges paired with their response; e.g. ${unpaired.slice(0, 3).join(' | ')}`);
   assert.ok(heldByUpgrade < N * 0.05, `${heldByUpgrade} streams held by an upgrade`);
   assert.ok(swallowed < N * 0.01, `${swallowed} streams swallowed by garbage framing`);
   console.log(`http1 fuzz: seed ${SEED}, ${N} streams, ${recoveredAfter}/${cleanCases} post-garbage exchanges paired (where garbage made no extra request), ${heldByUpgrade} held by a garbage upgrade request, ${swallowed} inside a garbage request's declared body`);

@@ -4,7 +4,7 @@
  * and a few store/agent helpers. Nothing here fakes the system under test.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { StreamBuilder } from '../backend-agent/fixtures/capture-stream.js';
 import type { SocketTuple } from '../../backend-agent/src/model/events.js';
 
@@ -163,4 +163,30 @@ export function buildCallStream(calls: number, offsetNs: bigint, opts: { garbage
 /** The trace id buildCallStream gives call i. */
 export function callTraceId(i: number): string {
   return (i + 1).toString(16).padStart(32, '0');
+}
+
+/** Ports this suite's agents and servers use on shared machines (agreed range). */
+const RESERVED_PORTS = { first: 19500, last: 19599 };
+
+/**
+ * The first of `count` consecutive free ports in the reserved range
+ * (19500-19599), tried from a random start so concurrent runs rarely collide;
+ * each checked by binding 127.0.0.1 once.
+ */
+export async function reservedPort(count = 1): Promise<number> {
+  const span = RESERVED_PORTS.last - RESERVED_PORTS.first + 2 - count;
+  const start = Math.floor(Math.random() * span);
+  const free = (port: number): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let k = 0; k < span; k++) {
+    const first = RESERVED_PORTS.first + ((start + k) % span);
+    let all = true;
+    for (let i = 0; i < count && all; i++) all = await free(first + i);
+    if (all) return first;
+  }
+  throw new Error(`no ${count} free consecutive ports in ${RESERVED_PORTS.first}-${RESERVED_PORTS.last}`);
 }

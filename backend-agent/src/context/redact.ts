@@ -8,8 +8,16 @@
  */
 
 import type { HeaderList } from './headers.js';
+import type { ObservedExchange } from '../model/exchange.js';
 
 export const REDACTED = '[REDACTED]';
+
+/**
+ * Headers redacted whatever the configuration, `--redact-defaults off`
+ * included: their values are credentials by definition and showing them has
+ * no debugging value (the scheme word of authorization headers is kept).
+ */
+export const ALWAYS_REDACTED_HEADERS: readonly string[] = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'];
 
 /** Headers whose value is always a credential. */
 const DEFAULT_SENSITIVE_HEADERS: readonly string[] = [
@@ -99,6 +107,133 @@ export interface RedactionConfig {
   allowHeaders?: readonly string[];
   /** Query keys never redacted by the default rules. */
   allowQueryKeys?: readonly string[];
+  /**
+   * Regular expressions (sources, as `compileRedactPattern` accepts them): a
+   * URL path segment or query value any of them matches is redacted whole.
+   */
+  patterns?: readonly string[];
+  /**
+   * false turns the built-in lists and heuristics off (header names, name
+   * fragments, query keys, credential-looking path segments): only the
+   * configured names and patterns are redacted, plus ALWAYS_REDACTED_HEADERS
+   * and URL userinfo. Default true. Command-line arguments of traced
+   * processes always use the built-in rules.
+   */
+  defaults?: boolean;
+}
+
+export class RedactPatternError extends Error {
+  override readonly name = 'RedactPatternError';
+}
+
+/** Longest pattern source accepted. */
+const MAX_PATTERN_LENGTH = 1000;
+/**
+ * Patterns see at most this many characters of a path segment or query value:
+ * they run on every captured request, so the input they backtrack over is bounded.
+ */
+export const MAX_PATTERN_INPUT = 256;
+
+/**
+ * Compiles a user's redaction pattern, or throws RedactPatternError saying
+ * what is wrong. A leading `(?i)` makes it case-insensitive. Patterns run on
+ * attacker-controlled input (request paths), so the forms that backtrack
+ * exponentially are refused: backreferences, and a repeated group that
+ * itself repeats or alternates (`(a+)+`, `(a|ab)*`).
+ */
+export function compileRedactPattern(source: string): RegExp {
+  let body = source;
+  let flags = '';
+  if (body.startsWith('(?i)')) {
+    body = body.slice(4);
+    flags = 'i';
+  }
+  if (body.length === 0) throw new RedactPatternError('empty pattern');
+  if (body.length > MAX_PATTERN_LENGTH) throw new RedactPatternError(`pattern longer than ${MAX_PATTERN_LENGTH} characters`);
+  let re: RegExp;
+  try {
+    re = new RegExp(body, flags);
+  } catch (err) {
+    throw new RedactPatternError(`not a valid regular expression: ${err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err)}`);
+  }
+  const unsafe = backtrackingHazard(body);
+  if (unsafe) throw new RedactPatternError(`${unsafe}; such patterns can take exponential time on crafted paths`);
+  if (re.test('')) throw new RedactPatternError('matches the empty string, so it would redact every segment');
+  return re;
+}
+
+/**
+ * A rough scan of a pattern's structure for catastrophic backtracking:
+ * returns a reason when it has a backreference or repeats a group that
+ * contains a quantifier or an alternation. Escapes and character classes
+ * are skipped so `[(+]` or `\(` do not count.
+ */
+function backtrackingHazard(src: string): string | undefined {
+  // Per open group: does it contain a quantifier or `|`?
+  const groups: boolean[] = [];
+  let closedRisky = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    const afterGroup = closedRisky;
+    closedRisky = false;
+    if (c === '\\') {
+      const next = src[i + 1] ?? '';
+      if (/[1-9]/.test(next) || (next === 'k' && src[i + 2] === '<')) return 'backreferences are not allowed';
+      i++;
+      continue;
+    }
+    if (c === '[') {
+      // Skip the class; a `]` right after `[` or `[^` is literal.
+      let j = i + 1;
+      if (src[j] === '^') j++;
+      if (src[j] === ']') j++;
+      while (j < src.length && src[j] !== ']') j += src[j] === '\\' ? 2 : 1;
+      i = j;
+      continue;
+    }
+    if (c === '(') {
+      groups.push(false);
+      // `(?:`, `(?=`, `(?!`, `(?<=`, `(?<!`, `(?<name>`: the `?` there is no quantifier.
+      if (src[i + 1] === '?') {
+        const kind = src[i + 2];
+        if (kind === '<' && src[i + 3] !== '=' && src[i + 3] !== '!') {
+          const close = src.indexOf('>', i);
+          i = close < 0 ? src.length : close;
+        } else {
+          i += kind === '<' ? 3 : 2;
+        }
+      }
+      continue;
+    }
+    if (c === ')') {
+      closedRisky = groups.pop() === true;
+      if (closedRisky && groups.length > 0) groups[groups.length - 1] = true;
+      continue;
+    }
+    const quantifier = quantifierAt(src, i);
+    if (c === '|' || quantifier) {
+      if (groups.length > 0) groups[groups.length - 1] = true;
+    }
+    if (quantifier) {
+      if (quantifier.repeats && afterGroup) return 'a repeated group may not itself contain a quantifier or an alternation';
+      i += quantifier.length - 1;
+    }
+  }
+  return undefined;
+}
+
+/** The quantifier starting at src[i], if any (a `{` that is not one is a literal). */
+function quantifierAt(src: string, i: number): { length: number; repeats: boolean } | undefined {
+  const c = src[i];
+  const lazy = (n: number): number => (src[i + n] === '?' ? n + 1 : n);
+  if (c === '*' || c === '+') return { length: lazy(1), repeats: true };
+  if (c === '?') return { length: 1, repeats: false };
+  if (c !== '{') return undefined;
+  const m = /^\{(\d+)(,(\d*))?\}/.exec(src.slice(i, i + 24));
+  if (!m) return undefined;
+  const min = Number(m[1]);
+  const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+  return { length: lazy(m[0].length), repeats: max > 1 };
 }
 
 export interface Redactor {
@@ -129,13 +264,33 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   const extraQueryKeys = lowercaseSet(config.extraQueryKeys);
   const allowQueryKeys = lowercaseSet(config.allowQueryKeys);
   const defaultQueryKeys = new Set(DEFAULT_SENSITIVE_QUERY_KEYS);
+  const alwaysHeaders = new Set(ALWAYS_REDACTED_HEADERS);
+  const builtin = config.defaults !== false;
+  const patterns = (config.patterns ?? []).map(compileRedactPattern);
+  // Every request's headers pass through here, and header names repeat: the
+  // decision per name is remembered (bounded, so hostile names cannot grow it).
+  const headerDecisions = new Map<string, boolean>();
 
   function isSensitiveHeader(rawName: string): boolean {
+    const known = headerDecisions.get(rawName);
+    if (known !== undefined) return known;
     // Lowercased even though the parser lowercases: a miss here leaks a secret.
     const name = rawName.toLowerCase();
-    if (extraHeaders.has(name)) return true;
-    if (allowHeaders.has(name)) return false;
+    // The always-redacted headers stay redacted whatever the allow list says.
+    const sensitive = alwaysHeaders.has(name) || extraHeaders.has(name) || (builtin && !allowHeaders.has(name) && isBuiltinSensitiveHeader(name));
+    if (headerDecisions.size < MAX_REMEMBERED_HEADER_NAMES) headerDecisions.set(rawName, sensitive);
+    return sensitive;
+  }
+
+  function isBuiltinSensitiveHeader(name: string): boolean {
     return defaultHeaders.has(name) || containsSensitiveFragment(name);
+  }
+
+  function matchesPattern(value: string): boolean {
+    if (patterns.length === 0 || value.length === 0) return false;
+    const input = value.length > MAX_PATTERN_INPUT ? value.slice(0, MAX_PATTERN_INPUT) : value;
+    for (const re of patterns) if (re.test(input)) return true;
+    return false;
   }
 
   function isSensitiveQueryKey(rawKey: string): boolean {
@@ -146,7 +301,7 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   function isSensitiveDecodedKey(key: string): boolean {
     if (key.length === 0) return false;
     if (extraQueryKeys.has(key)) return true;
-    if (allowQueryKeys.has(key)) return false;
+    if (!builtin || allowQueryKeys.has(key)) return false;
     if (defaultQueryKeys.has(key)) return true;
     const squashed = key.replace(/[-_]/g, '');
     return SENSITIVE_QUERY_FRAGMENTS.some((fragment) => squashed.includes(fragment));
@@ -181,8 +336,14 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
       if (end === -1) end = query.length;
       if (eq !== -1 && eq < start) eq = query.indexOf('=', start);
       // Parameters without a value carry nothing to hide; empty values are kept to show they were empty.
-      if (eq !== -1 && eq < end - 1 && isSensitiveQueryKey(query.slice(start, eq))) {
-        out += query.slice(copiedTo, eq + 1) + REDACTED;
+      if (eq !== -1 && eq < end) {
+        if (eq < end - 1 && (isSensitiveQueryKey(query.slice(start, eq)) || matchesPattern(query.slice(eq + 1, end)))) {
+          out += query.slice(copiedTo, eq + 1) + REDACTED;
+          copiedTo = end;
+        }
+      } else if (end > start && matchesPattern(query.slice(start, end))) {
+        // `?<token>`: a bare parameter a pattern recognises goes whole.
+        out += query.slice(copiedTo, start) + REDACTED;
         copiedTo = end;
       }
       start = end + 1;
@@ -226,15 +387,40 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return out ?? args;
   }
 
+  /** Built-in rules whatever `defaults` says: command lines are not traffic, and hiding their secrets costs no insight. */
   function isSensitiveArgName(name: string): boolean {
     let start = 0;
     while (name.charCodeAt(start) === 0x2d /* - */) start++;
-    return isSensitiveHeader(start === 0 ? name : name.slice(start));
+    const n = (start === 0 ? name : name.slice(start)).toLowerCase();
+    return extraHeaders.has(n) || (!allowHeaders.has(n) && isBuiltinSensitiveHeader(n));
+  }
+
+  function redactPath(path: string): string {
+    return redactPathSegments(path, builtin, patterns.length > 0 ? matchesPattern : undefined);
   }
 
   return {
     redactPath, redactHeaders, redactHeaderValue, redactQuery, redactUrl, redactArgs, isSensitiveHeader, isSensitiveQueryKey };
 }
+
+/**
+ * Redaction at the boundary between parsing and span building: every later
+ * stage (trace context, correlation ids, user agent, recorded headers, and
+ * whatever attribute is added next) sees only redacted header values. The
+ * exchange itself is returned when nothing was sensitive (no allocation).
+ */
+export function redactExchangeHeaders(ex: ObservedExchange, redactor: Redactor): ObservedExchange {
+  const requestHeaders = redactor.redactHeaders(ex.request.headers);
+  const response = ex.response;
+  const responseHeaders = response ? redactor.redactHeaders(response.headers) : undefined;
+  if (requestHeaders === ex.request.headers && responseHeaders === response?.headers) return ex;
+  const out: ObservedExchange = { ...ex, request: { ...ex.request, headers: requestHeaders } };
+  if (response && responseHeaders) out.response = { ...response, headers: responseHeaders };
+  return out;
+}
+
+/** Distinct header names whose redaction decision is remembered. */
+const MAX_REMEMBERED_HEADER_NAMES = 4096;
 
 function lowercaseSet(names: readonly string[] | undefined): ReadonlySet<string> {
   return new Set((names ?? []).map((name) => name.toLowerCase()));
@@ -252,12 +438,14 @@ function isSecretPathSegment(segment: string): boolean {
   return JWT_SEGMENT.test(segment) || PREFIXED_KEY_SEGMENT.test(segment) || OPAQUE_SEGMENT.test(segment);
 }
 
-function redactPath(path: string): string {
-  if (path.length < 17) return path; // no segment long enough to be a secret
+/** `matchesPattern` is undefined when no pattern is configured. */
+function redactPathSegments(path: string, builtin: boolean, matchesPattern: ((segment: string) => boolean) | undefined): string {
+  if (!matchesPattern && (!builtin || path.length < 17)) return path; // no segment long enough to be a secret
   const segments = path.split('/');
   let changed = false;
   for (let i = 0; i < segments.length; i++) {
-    if (isSecretPathSegment(segments[i] ?? '')) {
+    const segment = segments[i] ?? '';
+    if ((builtin && isSecretPathSegment(segment)) || (matchesPattern !== undefined && matchesPattern(segment))) {
       segments[i] = REDACTED;
       changed = true;
     }

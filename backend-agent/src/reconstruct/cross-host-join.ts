@@ -163,6 +163,7 @@ export const crossHostJoinLinks: LinkLayer = {
       proposals.push({
         child: c.server,
         parentSpanId: client.spanId,
+        parentIndex: c.client,
         method: 'socket-join',
         confidence: c.positionAndBytesAgree ? CONFIDENCE_FULL : CONFIDENCE_TIME_ONLY,
         ...(others > 0 ? { alternatives: others } : {}),

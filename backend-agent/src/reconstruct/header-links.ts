@@ -20,15 +20,13 @@ export const headerLinks: LinkLayer = {
       if (ws.parentOf(index) !== undefined || !span.traceContext) return;
       const ctx = span.traceContext;
       if (ctx.traceId !== span.traceId) return; // a context from another trace is not a parent link
+      // The header names a span of its own trace; another trace may hold the same id.
       if (span.kind === 'server' && ctx.callerSpanId && ctx.callerSpanId !== span.spanId) {
-        proposals.push({ child: index, parentSpanId: ctx.callerSpanId, method: 'header', confidence: 1 });
-      } else if (
-        span.kind === 'client' &&
-        ctx.callerParentSpanId &&
-        ctx.callerParentSpanId !== span.spanId &&
-        ws.indexOfSpanId(ctx.callerParentSpanId) !== undefined
-      ) {
-        proposals.push({ child: index, parentSpanId: ctx.callerParentSpanId, method: 'header', confidence: 1 });
+        const parentIndex = ws.indexOfSpanId(ctx.callerSpanId, span.traceId);
+        proposals.push({ child: index, parentSpanId: ctx.callerSpanId, ...(parentIndex !== undefined ? { parentIndex } : {}), method: 'header', confidence: 1 });
+      } else if (span.kind === 'client' && ctx.callerParentSpanId && ctx.callerParentSpanId !== span.spanId) {
+        const parentIndex = ws.indexOfSpanId(ctx.callerParentSpanId, span.traceId);
+        if (parentIndex !== undefined) proposals.push({ child: index, parentSpanId: ctx.callerParentSpanId, parentIndex, method: 'header', confidence: 1 });
       }
     });
     return proposals;

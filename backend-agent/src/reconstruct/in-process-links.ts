@@ -159,6 +159,7 @@ function linkProcess(ws: WorkingSet, intervals: readonly Interval[], group: Proc
         out.push({
           child: clientIndex,
           parentSpanId: ws.spans[sameThread[0]!]!.spanId,
+          parentIndex: sameThread[0]!,
           method: 'thread',
           // Other requests in flight in the process (other threads) leave a little doubt; two on this thread more.
           confidence: CONFIDENCE_THREAD - (sameThread.length > 1 ? 0.2 : containing.length > 1 ? 0.1 : 0),
@@ -176,6 +177,7 @@ function linkProcess(ws: WorkingSet, intervals: readonly Interval[], group: Proc
         out.push({
           child: clientIndex,
           parentSpanId: ws.spans[sharing[0]!]!.spanId,
+          parentIndex: sharing[0]!,
           method: 'correlation-id',
           confidence: CONFIDENCE_CORRELATION / sharing.length,
           alternatives: containing.length - 1,
@@ -285,6 +287,7 @@ function chooseJointly(ws: WorkingSet, intervals: readonly Interval[], pending: 
     out.push({
       child: p.client,
       parentSpanId: ws.spans[server]!.spanId,
+      parentIndex: server,
       method: 'timing',
       confidence: Math.round(CONFIDENCE_TIMING_MAX * share * 1000) / 1000,
       alternatives: p.candidates.length - 1,

@@ -14,14 +14,24 @@ export interface WorkingSet {
   readonly spans: readonly Span[];
   /** The parent span id assigned so far (from the stored span or an earlier layer). */
   parentOf(index: number): string | undefined;
-  /** Index of the span with this id, if it is in the trace (first in canonical order when repeated). */
-  indexOfSpanId(spanId: string): number | undefined;
+  /**
+   * Index of the span with this id, if it is in the trace (first in canonical
+   * order when repeated). With `traceId`, only a span of that trace: two
+   * traces may hold the same span id, and a header names a parent in its own trace.
+   */
+  indexOfSpanId(spanId: string, traceId?: string): number | undefined;
 }
 
 export interface LinkProposal {
   /** Index of the child in `WorkingSet.spans`. */
   child: number;
   parentSpanId: string;
+  /**
+   * Index of the parent in `WorkingSet.spans` when the layer chose a span (not
+   * only an id): the link then goes to exactly that span, even when another
+   * trace in the window holds a span with the same id.
+   */
+  parentIndex?: number;
   method: LinkMethod;
   /** 0..1: 1 only for links read from headers. */
   confidence: number;

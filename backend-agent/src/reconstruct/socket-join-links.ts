@@ -60,6 +60,7 @@ export const socketJoinLinks: LinkLayer = {
         proposals.push({
           child: serverIndex,
           parentSpanId: clientSpan.spanId,
+          parentIndex: clientIndex,
           method: 'socket-join',
           confidence: CONFIDENCE,
           networkTimeNs: clientSpan.durationNs - ws.spans[serverIndex]!.durationNs,

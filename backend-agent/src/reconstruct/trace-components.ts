@@ -6,6 +6,13 @@
  * request that started it.
  */
 import type { Span } from '../model/span.js';
+import { spanKey } from './assemble.js';
+
+/** The parent's (trace id, span id): the link's own trace id, else the span's (a stored header link). */
+function parentKey(s: Span): string | undefined {
+  if (!s.parentSpanId) return undefined;
+  return spanKey(s.parentLink?.traceId ?? s.traceId, s.parentSpanId);
+}
 
 class UnionFind {
   private readonly parent: number[];
@@ -39,12 +46,16 @@ export interface TraceTree {
 /** `spans` in canonical order, as assembleTrace returns them. */
 export function traceComponents(spans: readonly Span[]): TraceTree[] {
   const uf = new UnionFind(spans.length);
-  const bySpanId = new Map<string, number[]>();
+  // Keyed by (trace id, span id): two traces may hold the same span id, and
+  // joining by the id alone merged them (assembleTrace gives each link the
+  // parent's own trace id, so inferred links across stored ids still resolve).
+  const byKey = new Map<string, number[]>();
   const byHeaderTrace = new Map<string, number>();
   spans.forEach((s, i) => {
-    const list = bySpanId.get(s.spanId) ?? [];
+    const key = spanKey(s.traceId, s.spanId);
+    const list = byKey.get(key) ?? [];
     list.push(i);
-    bySpanId.set(s.spanId, list);
+    byKey.set(key, list);
     if (s.traceIdSource !== 'none') {
       const first = byHeaderTrace.get(s.traceId);
       if (first === undefined) byHeaderTrace.set(s.traceId, i);
@@ -52,8 +63,9 @@ export function traceComponents(spans: readonly Span[]): TraceTree[] {
     }
   });
   spans.forEach((s, i) => {
-    if (!s.parentSpanId) return;
-    for (const j of bySpanId.get(s.parentSpanId) ?? []) if (j !== i) uf.union(i, j);
+    const parent = parentKey(s);
+    if (parent === undefined) return;
+    for (const j of byKey.get(parent) ?? []) if (j !== i) uf.union(i, j);
   });
 
   const members = new Map<number, number[]>();
@@ -65,8 +77,11 @@ export function traceComponents(spans: readonly Span[]): TraceTree[] {
   });
   const trees: TraceTree[] = [];
   for (const indexes of members.values()) {
-    const inTree = new Set(indexes.map((i) => spans[i]!.spanId));
-    const root = indexes.find((i) => !spans[i]!.parentSpanId || !inTree.has(spans[i]!.parentSpanId!)) ?? indexes[0]!;
+    const inTree = new Set(indexes.map((i) => spanKey(spans[i]!.traceId, spans[i]!.spanId)));
+    const root = indexes.find((i) => {
+      const parent = parentKey(spans[i]!);
+      return parent === undefined || !inTree.has(parent);
+    }) ?? indexes[0]!;
     const traceId = spans[root]!.traceId;
     trees.push({
       traceId,
