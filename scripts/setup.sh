@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
-APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config python3 python3-yaml curl prometheus nginx-light chromium)
+APT_PACKAGES=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config python3 python3-yaml python3-psycopg curl openssl libssl-dev prometheus nginx-light chromium postgresql redis-server redis-tools mariadb-server mariadb-client libdbd-mariadb-perl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

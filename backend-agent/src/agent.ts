@@ -15,12 +15,16 @@ import { checkThisHost } from './capture/preflight.js';
 import { LoaderProcess, type LoaderState } from './capture/loader-process.js';
 import { FrameDecoder } from './capture/framing.js';
 import { PipeSource, type PipeState } from './capture/pipe-source.js';
+import { TlsState } from './capture/tls/tls-state.js';
+import type { CaptureEvent } from './model/events.js';
 import { IngestPipeline } from './pipeline.js';
 import { SpanWriter } from './spans/span-writer.js';
 import { SpanMetrics } from './export/span-metrics.js';
 import { openStore, StoreOpenError, type SpanStore } from './store/index.js';
 import { createApiServer } from './api/index.js';
 import { AGENT_VERSION } from './version.js';
+import { OtlpExporter } from './export/otlp/index.js';
+import { SamplingPolicy, TraceOutputs } from './sampling/index.js';
 
 export class AgentStartError extends Error {
   override readonly name = 'AgentStartError';
@@ -56,11 +60,28 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const startedAtUs = Date.now() * 1000;
   const writer = new SpanWriter(store, log);
   const spanMetrics = new SpanMetrics();
+  // Sampling and OTLP export (issue #8): between the pipeline and the store.
+  // Span metrics still see every span, so rates and latencies are not sampled.
+  const otlp = config.otlp ? new OtlpExporter({ ...config.otlp, log }) : undefined;
+  const outputs = new TraceOutputs({
+    write: (spans) => writer.add(spans),
+    windowMs: config.traceWindowMs,
+    ...(config.sampling ? { policy: new SamplingPolicy(config.sampling) } : {}),
+    ...(otlp ? { exporter: otlp } : {}),
+  });
   const sink = (spans: Span[]): void => {
     spanMetrics.record(spans);
-    writer.add(spans);
+    outputs.add(spans);
   };
-  const pipeline = new IngestPipeline({ hostName: config.hostName ?? os.hostname(), log, sink, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
+  const pipeline = new IngestPipeline({ hostName: config.hostName ?? os.hostname(), log, sink, redaction: config.redaction, ...(config.recordHeaders ? { recordHeaders: config.recordHeaders } : {}) });
+  if (!config.redaction.defaults) {
+    // Said at every start: a store written this way may hold what the built-in rules would have hidden.
+    log.warn('built-in redaction rules are off (--redact-defaults off): only authorization and cookie headers, URL userinfo and the configured names and patterns are redacted', {
+      headers: config.redaction.extraHeaders.join(','),
+      queryKeys: config.redaction.extraQueryKeys.join(','),
+      patterns: config.redaction.patterns.length,
+    });
+  }
   const liveCapture = config.capture || config.capturePipe !== undefined;
   let captureState: CaptureState = liveCapture ? 'starting' : 'off';
   let captureError: string | undefined;
@@ -69,14 +90,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     captureState = state === 'stopped' ? 'off' : state;
     captureError = state === 'running' ? undefined : detail;
   };
+  // TLS discovery records feed health only; everything goes on to the pipeline.
+  const tlsState = liveCapture ? new TlsState(config.capture ? { enabled: config.tls } : {}) : undefined;
+  const onCaptureEvents = (events: CaptureEvent[]): void => {
+    tlsState?.observe(events);
+    pipeline.handle(events);
+  };
   const loader = config.capture
     ? new LoaderProcess({
         loaderPath: config.loaderPath,
         maxPayload: config.maxPayload,
+        tls: config.tls,
         // The agent's own API traffic would otherwise trace every query.
         filters: { ...config.filters, excludePorts: [...config.filters.excludePorts, config.listenPort] },
         log,
-        onEvents: (events) => pipeline.handle(events),
+        onEvents: onCaptureEvents,
         onStateChange: onCaptureState,
       })
     : undefined;
@@ -85,7 +113,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     ? new PipeSource({
         path: config.capturePipe,
         log,
-        onEvents: (events) => pipeline.handle(events),
+        onEvents: onCaptureEvents,
         onStateChange: onCaptureState,
       })
     : undefined;
@@ -108,6 +136,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
           ...(capture.maxPayload ? { maxPayload: capture.maxPayload } : {}),
           loaderRestarts: loader?.restarts ?? Math.max(0, (pipeSource?.sessions ?? 0) - 1),
           kernel: capture.kernelCounters,
+          ...(tlsState ? { tls: tlsState.health() } : {}),
         },
         pipeline: {
           ...pipeline.health(),
@@ -116,6 +145,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
           spansDroppedBackpressure: writer.dropped,
         },
         store: { path: config.dbPath, ...stats, ...(writeError ? { writeError } : {}) },
+        ...sampledOutputsHealth(outputs, otlp),
       };
     },
   };
@@ -157,6 +187,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const tick = setInterval(() => {
     pipeline.tick();
+    outputs.tick();
     writer.flush();
   }, TICK_MS);
   // Retention deletes in bounded batches; when a pass is not complete the
@@ -189,12 +220,19 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
       await loader?.stop();
       await pipeSource?.stop();
       pipeline.flushAll();
+      outputs.flushAll();
       writer.flush();
+      await otlp?.shutdown();
       await closeServer(server);
       store.close();
       log.info('stopped', { spansWritten: writer.written });
     },
   };
+}
+
+function sampledOutputsHealth(outputs: TraceOutputs, otlp: OtlpExporter | undefined): Pick<AgentHealth, 'sampling' | 'export'> {
+  const sampling = outputs.health();
+  return { ...(sampling ? { sampling } : {}), ...(otlp ? { export: { otlp: otlp.health() } } : {}) };
 }
 
 /** Feeds a recorded loader stream through the same decoder and pipeline as live capture. */

@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SamplingPolicyConfig, ServiceSampling } from './sampling/policy.js';
+import { RedactPatternError, compileRedactPattern, type RedactionConfig } from './context/redact.js';
 
 export interface CaptureFilters {
   pids: number[];
@@ -27,6 +29,8 @@ export interface AgentConfig {
   loaderPath: string;
   btfPath: string;
   maxPayload: number;
+  /** OpenSSL plaintext probes (uprobes) and TLS library discovery in the loader. */
+  tls: boolean;
   filters: CaptureFilters;
   retentionMaxAgeMs: number;
   retentionMaxSizeBytes: number;
@@ -35,6 +39,22 @@ export interface AgentConfig {
   recordHeaders?: string[];
   /** The node's name on spans (`host.name`); default the kernel's host name. */
   hostName?: string;
+  /** What is redacted before storage, beyond (or, with --redact-defaults off, instead of) the built-in rules. */
+  redaction: Required<Pick<RedactionConfig, 'extraHeaders' | 'extraQueryKeys' | 'patterns' | 'defaults'>>;
+  /** OTLP/HTTP protobuf export (off unless --otlp-endpoint). */
+  otlp?: OtlpConfig;
+  /** Sampling (absent: every trace is kept). */
+  sampling?: SamplingPolicyConfig;
+  /** How long spans wait for their trace's decision when sampling or exporting, ms. */
+  traceWindowMs: number;
+}
+
+export interface OtlpConfig {
+  endpoint: string;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  batchSize: number;
+  queueSize: number;
 }
 
 export class ConfigError extends Error {
@@ -49,6 +69,8 @@ interface FlagSpec {
   arg?: string;
   help: string;
   repeatable?: boolean;
+  /** How the environment twin of a repeatable flag separates values (default ','; regular expressions contain commas). */
+  envSeparator?: 'newline';
 }
 
 const FLAGS: FlagSpec[] = [
@@ -60,6 +82,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'replay', env: 'WIRETRACE_REPLAY', arg: 'FILE', help: 'ingest a recorded loader stream (docs/FRAMING.md) instead of live capture' },
   { flag: 'loader', env: 'WIRETRACE_LOADER', arg: 'PATH', help: 'eBPF loader binary (default bpf/wiretrace-loader of this install)' },
   { flag: 'max-payload', env: 'WIRETRACE_MAX_PAYLOAD', arg: 'BYTES', help: 'payload prefix captured per syscall, 64..16384 (default 4096)' },
+  { flag: 'tls', env: 'WIRETRACE_TLS', arg: 'on|off', help: 'capture TLS plaintext with OpenSSL uprobes (default on)' },
   { flag: 'pid', env: 'WIRETRACE_PIDS', arg: 'PID', help: 'capture only these processes (repeatable; env: comma-separated)', repeatable: true },
   { flag: 'exclude-pid', env: 'WIRETRACE_EXCLUDE_PIDS', arg: 'PID', help: 'never capture these processes (the agent itself is always excluded)', repeatable: true },
   { flag: 'port', env: 'WIRETRACE_PORTS', arg: 'PORT', help: 'capture only connections with this local or remote port (repeatable)', repeatable: true },
@@ -68,6 +91,19 @@ const FLAGS: FlagSpec[] = [
   { flag: 'retention-age', env: 'WIRETRACE_RETENTION_AGE', arg: 'DURATION', help: 'delete spans older than this, e.g. 30m, 24h, 7d (default 24h)' },
   { flag: 'retention-size', env: 'WIRETRACE_RETENTION_SIZE', arg: 'SIZE', help: 'keep the store under this size, e.g. 500MB, 2GiB (default 1GiB)' },
   { flag: 'record-header', env: 'WIRETRACE_RECORD_HEADERS', arg: 'NAME', help: 'store this request header as attribute http.request.header.NAME (repeatable; for evaluation)', repeatable: true },
+  { flag: 'redact-header', env: 'WIRETRACE_REDACT_HEADERS', arg: 'NAME', help: 'also redact this header\'s value before storage (repeatable; adds to the built-in list)', repeatable: true },
+  { flag: 'redact-query-key', env: 'WIRETRACE_REDACT_QUERY_KEYS', arg: 'NAME', help: 'also redact this URL query parameter\'s value (repeatable; adds to the built-in list)', repeatable: true },
+  { flag: 'redact-pattern', env: 'WIRETRACE_REDACT_PATTERNS', arg: 'REGEX', help: 'also redact URL path segments and query values this regular expression matches; (?i) prefix: any case (repeatable; env: one per line)', repeatable: true, envSeparator: 'newline' },
+  { flag: 'redact-defaults', env: 'WIRETRACE_REDACT_DEFAULTS', arg: 'on|off', help: 'built-in redaction rules (default on); off keeps only the names and patterns given, plus authorization and cookie headers' },
+  { flag: 'otlp-endpoint', env: 'WIRETRACE_OTLP_ENDPOINT', arg: 'URL', help: 'export spans over OTLP/HTTP protobuf to this collector (http(s)://host:4318; /v1/traces is added when the URL has no path)' },
+  { flag: 'otlp-header', env: 'WIRETRACE_OTLP_HEADERS', arg: 'K=V', help: 'send this header with every export, e.g. "Authorization=Bearer x" (repeatable)', repeatable: true },
+  { flag: 'otlp-compression', env: 'WIRETRACE_OTLP_COMPRESSION', arg: 'gzip|none', help: 'compress export requests (default none)' },
+  { flag: 'otlp-batch-size', env: 'WIRETRACE_OTLP_BATCH_SIZE', arg: 'N', help: 'spans per export request, 1..10000 (default 512)' },
+  { flag: 'otlp-queue-size', env: 'WIRETRACE_OTLP_QUEUE_SIZE', arg: 'N', help: 'spans waiting for export before the oldest are dropped, 1..1000000 (default 20000)' },
+  { flag: 'sample-rate', env: 'WIRETRACE_SAMPLE_RATE', arg: 'RATE', help: 'keep this share of traces, 0..1 (default 1: keep all); errors and slow traces are always kept' },
+  { flag: 'sample-keep-slower-than', env: 'WIRETRACE_SAMPLE_KEEP_SLOWER_THAN', arg: 'DURATION', help: 'always keep traces with a span slower than this, e.g. 500ms' },
+  { flag: 'sample-service', env: 'WIRETRACE_SAMPLE_SERVICES', arg: 'NAME=RATE[:DURATION]', help: 'rate (and slow threshold) for traces this service starts (repeatable)', repeatable: true },
+  { flag: 'trace-window', env: 'WIRETRACE_TRACE_WINDOW', arg: 'DURATION', help: 'how long spans wait for the rest of their trace when sampling or exporting, 100ms..60s (default 2s)' },
   { flag: 'log-level', env: 'WIRETRACE_LOG_LEVEL', arg: 'LEVEL', help: 'debug, info, warn or error (default info)' },
   { flag: 'host-name', env: 'WIRETRACE_HOST_NAME', arg: 'NAME', help: "this node's name on spans (default the host name; in Kubernetes the node name)" },
 ];
@@ -124,7 +160,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const spec = FLAGS.find((f) => f.flag === flag);
     const fromEnv = spec ? env[spec.env] : undefined;
     if (fromEnv === undefined || fromEnv === '') return undefined;
-    return spec?.repeatable ? fromEnv.split(',').map((s) => s.trim()).filter(Boolean) : [fromEnv];
+    if (!spec?.repeatable) return [fromEnv];
+    return fromEnv.split(spec.envSeparator === 'newline' ? /\r?\n/ : ',').map((s) => s.trim()).filter(Boolean);
   };
   const one = (flag: string): string | undefined => {
     const v = get(flag);
@@ -141,6 +178,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     loaderPath: path.resolve(one('loader') ?? defaultLoaderPath()),
     btfPath: env.WIRETRACE_BTF_PATH || '/sys/kernel/btf/vmlinux',
     maxPayload: parseIntIn('max-payload', one('max-payload') ?? '4096', 64, 16384),
+    tls: parseOnOff('tls', one('tls') ?? 'on'),
     filters: {
       pids: (get('pid') ?? []).map((v) => parseIntIn('pid', v, 1, 2 ** 22)),
       excludePids: (get('exclude-pid') ?? []).map((v) => parseIntIn('exclude-pid', v, 1, 2 ** 22)),
@@ -151,7 +189,32 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     retentionMaxAgeMs: parseDurationMs('retention-age', one('retention-age') ?? '24h'),
     retentionMaxSizeBytes: parseSizeBytes('retention-size', one('retention-size') ?? '1GiB'),
     logLevel: parseLogLevel(one('log-level') ?? 'info'),
+    redaction: parseRedaction(get, one),
+    traceWindowMs: parseShortDurationMs('trace-window', one('trace-window') ?? '2s', 100, 60_000),
   };
+  const otlpEndpoint = one('otlp-endpoint');
+  if (otlpEndpoint !== undefined) {
+    config.otlp = {
+      endpoint: parseOtlpEndpoint(otlpEndpoint),
+      headers: parseHeaders(get('otlp-header') ?? []),
+      compression: parseCompression(one('otlp-compression') ?? 'none'),
+      batchSize: parseIntIn('otlp-batch-size', one('otlp-batch-size') ?? '512', 1, 10_000),
+      queueSize: parseIntIn('otlp-queue-size', one('otlp-queue-size') ?? '20000', 1, 1_000_000),
+    };
+  } else {
+    for (const flag of ['otlp-header', 'otlp-compression', 'otlp-batch-size', 'otlp-queue-size']) {
+      if (get(flag)) throw new ConfigError(`--${flag} needs --otlp-endpoint`);
+    }
+  }
+  const sampleRate = one('sample-rate');
+  const keepSlower = one('sample-keep-slower-than');
+  const sampleServices = get('sample-service');
+  if (sampleRate !== undefined || keepSlower !== undefined || sampleServices) {
+    const sampling: SamplingPolicyConfig = { rate: sampleRate === undefined ? 1 : parseRate('sample-rate', sampleRate) };
+    if (keepSlower !== undefined) sampling.keepSlowerThanNs = parseShortDurationMs('sample-keep-slower-than', keepSlower, 0, 3_600_000) * 1e6;
+    if (sampleServices) sampling.services = parseSampleServices(sampleServices);
+    config.sampling = sampling;
+  }
   const replay = one('replay');
   if (replay !== undefined) {
     if (values.has('capture') && config.capture) throw new ConfigError('--replay and --capture on exclude each other');
@@ -181,6 +244,31 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     config.token = token;
   }
   return { kind: 'run', config };
+}
+
+/** --redact-*: names are validated and lowercased, patterns compiled once here so a bad one stops start-up. */
+function parseRedaction(get: (flag: string) => string[] | undefined, one: (flag: string) => string | undefined): AgentConfig['redaction'] {
+  const names = (flag: string, valid: RegExp, what: string): string[] => {
+    const list = get(flag) ?? [];
+    for (const n of list) if (!valid.test(n)) throw new ConfigError(`--${flag}: "${n}" is not ${what}`);
+    return [...new Set(list.map((n) => n.toLowerCase()))];
+  };
+  const patterns = get('redact-pattern') ?? [];
+  for (const p of patterns) {
+    try {
+      compileRedactPattern(p);
+    } catch (err) {
+      if (err instanceof RedactPatternError) throw new ConfigError(`--redact-pattern "${p}": ${err.message}`);
+      throw err;
+    }
+  }
+  return {
+    extraHeaders: names('redact-header', /^[!#$%&'*+.^_`|~0-9a-z-]+$/i, 'a header name'),
+    // Any printable key but the query syntax itself: keys are compared percent-decoded.
+    extraQueryKeys: names('redact-query-key', /^[^\s&=#?]+$/, 'a query parameter name'),
+    patterns: [...new Set(patterns)],
+    defaults: parseOnOff('redact-defaults', one('redact-defaults') ?? 'on'),
+  };
 }
 
 function parseListen(v: string): [string, number] {
@@ -238,6 +326,64 @@ export function parseSizeBytes(flag: string, v: string): number {
   const bytes = Math.floor(Number(m[1]) * factor);
   if (bytes < 1e6) throw new ConfigError(`--${flag} must be at least 1MB, got "${v}"`);
   return bytes;
+}
+
+/** Durations below a minute: 250us, 500ms, 2s, 1.5m. */
+export function parseShortDurationMs(flag: string, v: string, minMs: number, maxMs: number): number {
+  const m = /^(\d+(?:\.\d+)?)(us|µs|ms|s|m)$/.exec(v.trim());
+  if (!m || m[1] === undefined || m[2] === undefined) throw new ConfigError(`--${flag} must be a duration like 500ms or 2s, got "${v}"`);
+  const factor = { us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000 }[m[2]] ?? 1;
+  const ms = Number(m[1]) * factor;
+  if (ms < minMs || ms > maxMs) throw new ConfigError(`--${flag} must be between ${minMs} ms and ${maxMs} ms, got "${v}"`);
+  return ms;
+}
+
+function parseRate(flag: string, v: string): number {
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(v.trim())) throw new ConfigError(`--${flag} must be a number from 0 to 1, got "${v}"`);
+  return Number(v);
+}
+
+function parseOtlpEndpoint(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    // Never echo the value: a URL may carry user:password.
+    throw new ConfigError('--otlp-endpoint must be a URL like http://collector:4318');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--otlp-endpoint must be http:// or https://, got ${url.protocol}`);
+  return url.href;
+}
+
+function parseHeaders(values: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const name = eq > 0 ? v.slice(0, eq).trim() : '';
+    // The value is a credential more often than not: the error names no more than the start of the flag.
+    if (!/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(name)) throw new ConfigError(`--otlp-header must be NAME=VALUE, got "${v.slice(0, 12)}…"`);
+    const value = v.slice(eq + 1).trim();
+    if (/[\r\n]/.test(value)) throw new ConfigError(`--otlp-header ${name}: value must be one line`);
+    headers[name] = value;
+  }
+  return headers;
+}
+
+function parseCompression(v: string): 'gzip' | 'none' {
+  if (v === 'gzip' || v === 'none') return v;
+  throw new ConfigError(`--otlp-compression must be gzip or none, got "${v}"`);
+}
+
+function parseSampleServices(values: readonly string[]): Record<string, ServiceSampling> {
+  const services: Record<string, ServiceSampling> = {};
+  for (const v of values) {
+    const m = /^(.+)=([^=:]+)(?::([^=:]+))?$/.exec(v.trim());
+    if (!m || m[1] === undefined || m[2] === undefined) throw new ConfigError(`--sample-service must be NAME=RATE or NAME=RATE:DURATION, got "${v}"`);
+    const entry: ServiceSampling = { rate: parseRate('sample-service', m[2]) };
+    if (m[3] !== undefined) entry.keepSlowerThanNs = parseShortDurationMs('sample-service', m[3], 0, 3_600_000) * 1e6;
+    services[m[1].trim()] = entry;
+  }
+  return services;
 }
 
 function parseLogLevel(v: string): AgentConfig['logLevel'] {

@@ -57,6 +57,12 @@ export function agentMetricFamilies({ health, store, requests }: AgentMetricsInp
       pipeline.spansDroppedBackpressure,
     ),
     single('wiretrace_pipeline_open_connections', 'gauge', 'Connections currently tracked.', pipeline.openConnections),
+    single(
+      'wiretrace_pipeline_connections_evicted_total',
+      'counter',
+      'Connections forgotten because the connection tracker was full (its memory bound).',
+      pipeline.connectionsEvicted ?? 0,
+    ),
     {
       name: 'wiretrace_parse_errors_total',
       type: 'counter',
@@ -67,6 +73,7 @@ export function agentMetricFamilies({ health, store, requests }: AgentMetricsInp
     single('wiretrace_store_spans', 'gauge', 'Spans currently in the store.', store.spanCount),
     single('wiretrace_store_size_bytes', 'gauge', 'Size of the store database file in bytes (WAL excluded).', store.sizeBytes),
     single('wiretrace_store_write_error', 'gauge', '1 while writes to the store are failing (see /api/health).', health.store.writeError ? 1 : 0),
+    ...samplingAndExportFamilies(health),
     {
       name: 'wiretrace_http_api_requests_total',
       type: 'counter',
@@ -74,4 +81,53 @@ export function agentMetricFamilies({ health, store, requests }: AgentMetricsInp
       samples: requests.map((r) => ({ labels: { route: r.route, code: String(r.code) }, value: r.count })),
     },
   ];
+}
+
+/** Sampling and OTLP export counters, present only when those are configured. */
+function samplingAndExportFamilies(health: AgentHealth): MetricFamily[] {
+  const out: MetricFamily[] = [];
+  const sampling = health.sampling;
+  if (sampling) {
+    out.push(
+      {
+        name: 'wiretrace_sampling_traces_total',
+        type: 'counter',
+        help: 'Traces decided by sampling, by decision (kept, dropped).',
+        samples: [
+          { labels: { decision: 'kept' }, value: sampling.tracesKept },
+          { labels: { decision: 'dropped' }, value: sampling.tracesDropped },
+        ],
+      },
+      {
+        name: 'wiretrace_sampling_spans_total',
+        type: 'counter',
+        help: 'Spans decided by sampling, by decision (kept, dropped).',
+        samples: [
+          { labels: { decision: 'kept' }, value: sampling.spansKept },
+          { labels: { decision: 'dropped' }, value: sampling.spansDropped },
+        ],
+      },
+      {
+        name: 'wiretrace_sampling_kept_total',
+        type: 'counter',
+        help: 'Kept trace parts by reason (error, slow, rate, continued).',
+        samples: byLabel('reason', sampling.keptByReason),
+      },
+      single('wiretrace_sampling_buffered_spans', 'gauge', 'Spans waiting in the decision window.', sampling.bufferedSpans),
+      single('wiretrace_sampling_forced_decisions_total', 'counter', 'Decision passes forced early by a full window buffer.', sampling.forcedDecisions),
+    );
+  }
+  const otlp = health.export?.otlp;
+  if (otlp) {
+    out.push(
+      single('wiretrace_otlp_spans_exported_total', 'counter', 'Spans accepted by the OTLP endpoint.', otlp.spansExported),
+      single('wiretrace_otlp_spans_failed_total', 'counter', 'Spans given up on: rejected, or out of retries.', otlp.spansFailed),
+      single('wiretrace_otlp_spans_dropped_total', 'counter', 'Spans dropped from the full export queue (oldest first) or at shutdown.', otlp.spansDropped),
+      single('wiretrace_otlp_queue_length', 'gauge', 'Spans waiting for export.', otlp.queueLength),
+      single('wiretrace_otlp_requests_total', 'counter', 'Export requests sent, retries included.', otlp.requests),
+      single('wiretrace_otlp_retries_total', 'counter', 'Export requests retried after 429/502/503/504 or a network error.', otlp.retries),
+      single('wiretrace_otlp_up', 'gauge', '0 while the last export attempt failed.', otlp.lastError ? 0 : 1),
+    );
+  }
+  return out;
 }
