@@ -7,7 +7,8 @@
 //   node preview/server.mjs --agent http://127.0.0.1:9797 --port 3300
 //   open http://127.0.0.1:3300/?panel=servicemap&theme=dark
 //
-// Routes: /            the page (query: panel, theme=light|dark, from, to (Unix ms), query=<query type>, opt.<option>=value)
+// Routes: /            the page (query: panel, theme=light|dark, from, to (Unix ms), query=<query type>, traceId, opt.<option>=value,
+//                      synthetic=trace:5000 or graph:200:1000 for generated data at scale)
 //         /preview/host.js  the host bundle (preview/build.mjs; rebuilt on start when missing or older than its sources)
 //         /dist/...    the built plugins
 //         /agent/...   GET proxy to the agent (same origin, like Grafana's data-source proxy)

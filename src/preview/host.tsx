@@ -32,6 +32,16 @@ import * as rxjs from 'rxjs';
 import type { AgentFetch } from '../datasource/agents/agent-fetch';
 import { runQuery } from '../datasource/query/run-query';
 import { QUERY_TYPES, type WiretraceQuery } from '../datasource/types';
+import { syntheticGraphFrames, syntheticTraceFrame } from './synthetic';
+
+/** ?synthetic=trace:5000 or graph:200:1000: generated frames at the sizes the panels must handle, no agent needed. */
+function syntheticFrames(spec: string): DataFrame[] {
+  const [kind, a, b] = spec.split(':');
+  const n = (v: string | undefined, d: number) => Math.max(1, Math.min(100_000, Number(v) || d));
+  if (kind === 'trace') return [syntheticTraceFrame(n(a, 5000))];
+  if (kind === 'graph') return syntheticGraphFrames(n(a, 200), n(b, 1000));
+  throw new Error(`unknown synthetic data '${spec}' (use trace:N or graph:N:M)`);
+}
 
 /** What a built plugin may import; Grafana provides the same set at runtime. */
 const SHARED: Record<string, unknown> = {
@@ -153,6 +163,8 @@ async function load(): Promise<Loaded> {
   const toMs = Number(param('to') ?? Date.now());
   const fromMs = Number(param('from') ?? toMs - 3600_000);
   const range: TimeRange = { from: dateTime(fromMs), to: dateTime(toMs), raw: { from: dateTime(fromMs), to: dateTime(toMs) } };
+  const synthetic = param('synthetic');
+  if (synthetic) return { plugin, frames: syntheticFrames(synthetic), errors: [], range };
   // ?query=search etc. feeds the panel another query type's frames (to see how it degrades).
   const asked = param('query');
   const queryType = QUERY_TYPES.find((t) => t === asked) ?? (panel === 'servicemap' ? 'serviceGraph' : 'trace');

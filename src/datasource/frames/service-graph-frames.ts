@@ -42,6 +42,16 @@ function nodeStats(edges: readonly DependencyStats[]): NodeStats[] {
   return [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/**
+ * The application protocol of an edge's calls (`http`, `grpc`, `postgresql`...).
+ * The agent does not report it yet; when its dependency rows carry
+ * `protocol` (the field the panels expect), it is passed through, else null.
+ */
+function edgeProtocol(e: DependencyStats): string | null {
+  const p: unknown = (e as DependencyStats & { protocol?: unknown }).protocol;
+  return typeof p === 'string' && p !== '' ? p : null;
+}
+
 export interface GraphOptions {
   /** Length of the queried range, seconds: turns counts into rates. */
   rangeSeconds: number;
@@ -137,6 +147,20 @@ export function serviceGraphFrames(edges: readonly DependencyStats[], opts: Grap
           return l === undefined ? null : l.p99Ns / NS_PER_MS;
         }),
         config: { unit: 'ms', displayName: 'p99 latency' },
+      },
+      {
+        // Client-observed minus server-observed median: what the network (and kernel queues) added.
+        name: `${F.detail}network_time`,
+        type: FieldType.number,
+        values: edges.map((e) => (e.networkTimeNs === undefined ? null : e.networkTimeNs / NS_PER_MS)),
+        config: { unit: 'ms', displayName: 'Network time' },
+      },
+      { name: `${F.detail}protocol`, type: FieldType.string, values: edges.map(edgeProtocol), config: { displayName: 'Protocol' } },
+      {
+        name: `${F.detail}bytes_per_call`,
+        type: FieldType.number,
+        values: edges.map((e) => (e.callCount === 0 ? null : ((e.requestBytes ?? 0) + (e.responseBytes ?? 0)) / e.callCount)),
+        config: { unit: 'bytes', displayName: 'Bytes per call' },
       },
     ],
   });

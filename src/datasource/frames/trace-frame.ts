@@ -43,6 +43,8 @@ export function spanTags(s: Span): TraceKeyValuePair[] {
   add('wiretrace.exchange_index', s.network.exchangeIndex);
   // Exact duration: loopback calls are far below the view's ms resolution.
   add('wiretrace.duration_ns', s.durationNs);
+  add('wiretrace.request.transfer_ns', s.network.requestTransferNs);
+  add('wiretrace.response.transfer_ns', s.network.responseTransferNs);
   add('wiretrace.capture_source', s.network.captureSource);
   if (s.network.truncated) add('wiretrace.truncated', true);
   add('wiretrace.peer_local', s.peerLocal);
@@ -50,6 +52,9 @@ export function spanTags(s: Span): TraceKeyValuePair[] {
   if (s.parentLink) {
     add('wiretrace.link.method', s.parentLink.method);
     add('wiretrace.link.confidence', s.parentLink.confidence);
+    // The waterfall draws inferred links with their alternatives and a socket join's network time.
+    add('wiretrace.link.alternatives', s.parentLink.alternatives);
+    add('wiretrace.network_time_ns', s.parentLink.networkTimeNs);
   }
   return tags;
 }

@@ -22,8 +22,14 @@ export interface MapEdge {
   source: string;
   target: string;
   p95Ms?: number;
+  p50Ms?: number;
+  p99Ms?: number;
   ratePerSec?: number;
   errorRatio?: number;
+  /** Application protocol (`http`, `grpc`, `postgresql`...): field `protocol` or `detail__protocol`; absent from older agents and other sources. */
+  protocol?: string;
+  /** Client-observed minus server-observed latency, ms: field `detail__network_time` (or `networkTime`). */
+  networkTimeMs?: number;
   details: Array<[string, string]>;
 }
 
@@ -53,6 +59,7 @@ export function formatValue(v: unknown, unit: string | undefined): string {
   if (unit === 'ms') return formatMs(v);
   if (unit === 'percentunit') return formatRatio(v);
   if (unit === 'reqps') return formatRate(v);
+  if (unit === 'bytes' || unit === 'decbytes') return v >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v.toFixed(0)} B`;
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
@@ -75,7 +82,8 @@ export function formatRatio(r: number): string {
 
 function details(frame: DataFrame, i: number): Array<[string, string]> {
   return frame.fields
-    .filter((f) => f.name.startsWith(F.detail))
+    // An empty detail (a protocol the agent did not report) is left out rather than shown as a dash.
+    .filter((f) => f.name.startsWith(F.detail) && f.values[i] !== null && f.values[i] !== undefined && f.values[i] !== '')
     .map((f) => [f.config.displayName ?? f.name.slice(F.detail.length), formatValue(f.values[i], f.config.unit)]);
 }
 
@@ -143,7 +151,12 @@ export function readServiceGraph(frames: readonly DataFrame[]): GraphResult {
   const main = field(edgeFrame, F.mainStat);
   const second = field(edgeFrame, F.secondaryStat);
   const errRatio = field(edgeFrame, `${F.detail}error_ratio`);
+  const p50 = field(edgeFrame, `${F.detail}p50`);
+  const p99 = field(edgeFrame, `${F.detail}p99`);
+  const protocol = field(edgeFrame, 'protocol') ?? field(edgeFrame, `${F.detail}protocol`);
+  const network = field(edgeFrame, `${F.detail}network_time`) ?? field(edgeFrame, 'networkTime');
   const edges: MapEdge[] = [];
+  const usedIds = new Set<string>();
   for (let i = 0; i < edgeFrame.length; i++) {
     const source = str(src, i);
     const target = str(dst, i);
@@ -152,13 +165,25 @@ export function readServiceGraph(frames: readonly DataFrame[]): GraphResult {
       // An edge to a node the node frame lacks (another source's frames): draw it anyway.
       if (!nodes.has(n)) nodes.set(n, { id: n, title: n, external: false, details: [] });
     }
-    const edge: MapEdge = { id: str(eid, i) ?? `${source}->${target}`, source, target, details: details(edgeFrame, i) };
+    let id = str(eid, i) ?? `${source}->${target}`;
+    // Ids key the layout's routes: another source's frame may repeat one.
+    for (let k = 2; usedIds.has(id); k++) id = `${str(eid, i) ?? `${source}->${target}`}#${k}`;
+    usedIds.add(id);
+    const edge: MapEdge = { id, source, target, details: details(edgeFrame, i) };
     const p95 = num(main, i);
     if (p95 !== undefined) edge.p95Ms = p95;
     const rate = num(second, i);
     if (rate !== undefined) edge.ratePerSec = rate;
     const err = num(errRatio, i);
     if (err !== undefined) edge.errorRatio = err;
+    const q50 = num(p50, i);
+    if (q50 !== undefined) edge.p50Ms = q50;
+    const q99 = num(p99, i);
+    if (q99 !== undefined) edge.p99Ms = q99;
+    const proto = str(protocol, i);
+    if (proto !== undefined && proto !== '') edge.protocol = proto;
+    const net = num(network, i);
+    if (net !== undefined) edge.networkTimeMs = net;
     edges.push(edge);
   }
   const sortedNodes = [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
