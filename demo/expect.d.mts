@@ -10,7 +10,7 @@ export interface InboundCounters {
 }
 
 export interface ExpectedEdge extends DemoEdge, EdgeCount {
-  /** Responses >= 500 plus calls that got no response. */
+  /** Failed calls: HTTP >= 500, gRPC server-fault codes, datastore errors, plus calls that got no response. */
   errors: number;
   predicted: EdgeCount;
 }
@@ -19,6 +19,8 @@ export interface Expectations {
   stateDir: string;
   loadgenFile: string | null;
   ok: boolean;
+  /** Whether PostgreSQL and Redis ran (run.json): their edges are in `edges` only then. */
+  databases: boolean;
   /** "client->server" -> calls. */
   counts: Record<string, number>;
   edges: ExpectedEdge[];

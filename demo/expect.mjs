@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { SERVICES, EDGES, edgeKey, predictEdges } from './topology.mjs';
+import { SERVICES, edgesFor, edgeKey, isFailure, predictEdges } from './topology.mjs';
 
 const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
 const sum = (byStatus, skip = []) =>
@@ -30,6 +30,13 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
   }
   const load = fs.existsSync(loadgenFile) ? readJson(loadgenFile) : null;
   if (!load) notes.push(`no load generator output at ${loadgenFile}`);
+  // run.json says whether the runner started PostgreSQL and Redis (and whether
+  // this was a --no-propagation run); without it, assume neither.
+  let run = {};
+  try { run = readJson(path.join(stateDir, 'run.json')); } catch { /* no run.json */ }
+  const databases = Boolean(run.databases);
+  if (!databases) notes.push('PostgreSQL and Redis did not run: no datastore edges');
+  const EDGES = edgesFor({ databases });
 
   // Observed edges: the load generator's records, then each service's outbound counters.
   const observed = {};
@@ -41,13 +48,14 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
   for (const [client, st] of Object.entries(states)) {
     for (const [server, byStatus] of Object.entries(st.outbound ?? {})) observed[edgeKey(client, server)] = byStatus;
   }
-  const predicted = load ? predictEdges(load.requests) : { edges: {}, unanswered: 0 };
+  const predicted = load ? predictEdges(load.requests, { databases }) : { edges: {}, unanswered: 0 };
 
   const edges = EDGES.map((e) => {
     const key = edgeKey(e.client, e.server);
     const byStatus = observed[key] ?? {};
     const calls = sum(byStatus);
-    const errors = sum(Object.fromEntries(Object.entries(byStatus).filter(([k]) => k === 'error' || Number(k) >= 500)));
+    // HTTP: 5xx or no response; gRPC: the server-fault codes; datastores: 'error'.
+    const errors = sum(Object.fromEntries(Object.entries(byStatus).filter(([k]) => isFailure(e, k))));
     const pred = predicted.edges[key] ?? { calls: 0, byStatus: {} };
     if (load && predicted.unanswered === 0 && !same(byStatus, pred.byStatus)) {
       problems.push(`${key}: observed ${JSON.stringify(sorted(byStatus))}, predicted ${JSON.stringify(sorted(pred.byStatus))}`);
@@ -55,7 +63,14 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
     return { ...e, calls, byStatus, errors, predicted: pred };
   });
 
-  // What each server saw must equal what its clients say they got.
+  // Outbound calls to a target that is no designed edge (a datastore counted
+  // when run.json says none ran, a typo in a service) are a problem too.
+  for (const key of Object.keys(observed)) {
+    if (!EDGES.some((e) => edgeKey(e.client, e.server) === key)) problems.push(`${key}: calls on an edge that is not in the topology`);
+  }
+
+  // What each server saw must equal what its clients say they got (the
+  // datastores keep no counters: their edges are checked against the prediction only).
   for (const s of SERVICES) {
     const st = states[s.name];
     if (!st) continue;
@@ -71,8 +86,7 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
   const tp = (name) => states[name]?.inbound;
   const edge = (c, s) => edges.find((e) => e.client === c && e.server === s);
   // A --no-propagation run (run.json) sends no trace header on any edge.
-  let propagation = true;
-  try { propagation = JSON.parse(fs.readFileSync(path.join(stateDir, 'run.json'), 'utf8')).propagation !== false; } catch { /* no run.json */ }
+  const propagation = run.propagation !== false;
   const checkTp = (name, withTp, withoutTp) => {
     const i = tp(name);
     if (!propagation) [withTp, withoutTp] = [0, withTp + withoutTp];
@@ -87,6 +101,8 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
   checkTp('orders', sum(edge('frontend', 'orders').byStatus, ['error']), 0);
   checkTp('inventory', sum(edge('orders', 'inventory').byStatus, ['error']), 0);
   checkTp('payments', sum(edge('orders', 'payments').byStatus, ['error']), 0);
+  checkTp('shipping', sum(edge('frontend', 'shipping').byStatus, ['error']), 0);
+  checkTp('rates', sum(edge('orders', 'rates').byStatus, ['error']), 0);
   checkTp('catalog', sum(edge('frontend', 'catalog').byStatus, ['error']), sum(edge('inventory', 'catalog').byStatus, ['error']));
 
   // The designed errors must show up once there is enough traffic.
@@ -100,6 +116,7 @@ export function computeExpectations(stateDir, loadgenFile = path.join(stateDir, 
     stateDir,
     loadgenFile: load ? loadgenFile : null,
     ok: problems.length === 0,
+    databases,
     counts: Object.fromEntries(edges.map((e) => [edgeKey(e.client, e.server), e.calls])),
     edges,
     services: Object.fromEntries(Object.entries(states).map(([name, st]) => [name, {

@@ -20,6 +20,18 @@ export interface DemoProcess {
 export interface DemoService extends DemoProcess {
   portOffset: number;
   portEnv: string;
+  /** What it serves: HTTP/1.1, gRPC (h2c, no /healthz) or HTTPS. */
+  protocol: 'http' | 'grpc' | 'https';
+}
+
+/** A server the runner starts next to the services when installed (databases.mjs). */
+export interface DemoDatastore {
+  /** The name the agent gives its process (and the server of its edge). */
+  name: string;
+  kind: 'postgresql' | 'redis';
+  portOffset: number;
+  portEnv: string;
+  expectedName: string;
 }
 
 export interface DemoEdge {
@@ -28,6 +40,10 @@ export interface DemoEdge {
   route: string;
   connection: string;
   propagation: string;
+  /** Statuses are HTTP codes ('http', 'https'), gRPC codes ('grpc'), or 'ok'/'error' (datastores). */
+  protocol: 'http' | 'https' | 'grpc' | 'postgresql' | 'redis';
+  /** Present on edges that exist only when the runner started PostgreSQL and Redis. */
+  needs?: 'databases';
 }
 
 export interface ItemOutcome {
@@ -50,7 +66,15 @@ export const PYTHON: string;
 export const SERVICES: DemoService[];
 export const LOADGEN: DemoProcess;
 export const NAME_VARS: string[];
+export const DATASTORES: DemoDatastore[];
 export const EDGES: DemoEdge[];
+export const GRPC_SERVER_ERRORS: ReadonlySet<number>;
+export const GRPC_OK: number;
+export const GRPC_UNAVAILABLE: number;
+
+export function edgesFor(opts?: { databases?: boolean }): DemoEdge[];
+export function isFailure(edge: DemoEdge, status: string | number): boolean;
+export function shippingCode(item: number): number;
 
 export function service(name: string): DemoProcess & Partial<DemoService>;
 export function ports(base?: number): Record<string, number>;
@@ -62,7 +86,7 @@ export function processEnv(
 export function command(s: DemoProcess, extraArgs?: string[]): [string, string[]];
 export function edgeKey(client: string, server: string): string;
 export function itemOutcome(item: number): ItemOutcome;
-export function predictEdges(requests: Array<{ path: string; status: number | null }>): {
+export function predictEdges(requests: Array<{ path: string; status: number | null }>, opts?: { databases?: boolean }): {
   edges: Record<string, EdgeCount>;
   unanswered: number;
 };

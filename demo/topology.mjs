@@ -42,7 +42,33 @@ export const SERVICES = [
     portOffset: 4, portEnv: 'CATALOG_PORT',
     naming: 'derived', serviceNameSource: 'cmdline',
   },
-].map(withDerived);
+  // Offset 5 is the --proxy nginx (run.mjs), so the newer services start at 6.
+  // shipping speaks gRPC (HTTP/2 without TLS, no /healthz: the runner checks
+  // that its port accepts connections); rates speaks HTTPS with a self-signed
+  // certificate in DEMO_TLS_DIR (the runner's /healthz probe goes over TLS).
+  {
+    name: 'shipping', language: 'node', script: 'services/shipping.mjs',
+    portOffset: 6, portEnv: 'SHIPPING_PORT', protocol: 'grpc',
+    naming: 'OTEL_SERVICE_NAME', serviceNameSource: 'env:OTEL_SERVICE_NAME',
+  },
+  {
+    name: 'rates', language: 'python', script: 'services/rates.py',
+    portOffset: 7, portEnv: 'RATES_PORT', protocol: 'https',
+    naming: 'SERVICE_NAME', serviceNameSource: 'env:SERVICE_NAME',
+  },
+].map((s) => withDerived({ protocol: 'http', ...s }));
+
+// Servers the runner starts next to the services when their binaries are
+// installed (databases.mjs): not demo scripts, so they have no state file and
+// are named by the agent from their executable. `name` is that name: the
+// PostgreSQL backends run /usr/lib/postgresql/N/bin/postgres; Debian's
+// redis-server is a symlink to redis-check-rdb, invoked as redis-server (the
+// agent names a multi-call binary by how it was invoked). Redis overwrites
+// its environment with its process title, so no variable can name it.
+export const DATASTORES = [
+  { name: 'postgres', kind: 'postgresql', portOffset: 10, portEnv: 'DEMO_PG_PORT', expectedName: 'postgres' },
+  { name: 'redis-server', kind: 'redis', portOffset: 11, portEnv: 'DEMO_REDIS_PORT', expectedName: 'redis-server' },
+];
 
 // The load generator is a client only; the runner names it through the
 // environment (OTEL_SERVICE_NAME=loadgen) when it starts it.
@@ -66,12 +92,17 @@ export function service(name) {
   return s;
 }
 
-/** { frontend: 18080, ... } for a port base. */
+/**
+ * { frontend: 18080, ..., postgres: 18090, 'redis-server': 18091 } for a port
+ * base: every port the demo's servers listen on (the datastores' too, whether
+ * or not they run), e.g. for the agent's --port filter. The --proxy nginx
+ * (base + 5) is not included.
+ */
 export function ports(base = DEFAULT_PORT_BASE) {
-  return Object.fromEntries(SERVICES.map((s) => [s.name, base + s.portOffset]));
+  return Object.fromEntries([...SERVICES, ...DATASTORES].map((s) => [s.name, base + s.portOffset]));
 }
 
-/** { FRONTEND_PORT: '18080', ... }: every service gets all of them. */
+/** { FRONTEND_PORT: '18080', ... }: every service gets all of them (not the datastores': run.mjs passes those only when they run). */
 export function portEnv(base = DEFAULT_PORT_BASE) {
   return Object.fromEntries(SERVICES.map((s) => [s.portEnv, String(base + s.portOffset)]));
 }
@@ -101,7 +132,10 @@ export function command(s, extraArgs = []) {
 }
 
 // client -> server edges. connection: how the client holds its connections;
-// propagation: which trace header the client sends on that edge.
+// propagation: which trace header the client sends on that edge; protocol:
+// what goes over the wire (statuses are HTTP codes, gRPC codes for grpc, and
+// 'ok'/'error' for the datastores); needs: 'databases' for edges that exist
+// only when the runner could start PostgreSQL and Redis (run.json `databases`).
 export const EDGES = [
   { client: 'loadgen', server: 'frontend', route: 'GET /checkout, GET /browse', connection: 'mixed (3 of 4 keep-alive)', propagation: 'w3c (mostly)' },
   { client: 'frontend', server: 'catalog', route: 'GET /items/{id}, GET /items', connection: 'new', propagation: 'w3c' },
@@ -109,12 +143,44 @@ export const EDGES = [
   { client: 'orders', server: 'inventory', route: 'GET /stock/{id}', connection: 'new', propagation: 'w3c' },
   { client: 'orders', server: 'payments', route: 'POST /charge', connection: 'keep-alive (one per handler thread)', propagation: 'w3c' },
   { client: 'inventory', server: 'catalog', route: 'GET /items/{id}', connection: 'keep-alive', propagation: 'none' },
-];
+  { client: 'frontend', server: 'shipping', route: 'wiretrace.demo.Shipping/Quote', connection: 'one HTTP/2 connection (h2c), calls multiplexed', propagation: 'w3c', protocol: 'grpc' },
+  { client: 'orders', server: 'rates', route: 'GET /rates/{currency}', connection: 'TLS, keep-alive (one per handler thread)', propagation: 'w3c', protocol: 'https' },
+  { client: 'orders', server: 'postgres', route: 'INSERT INTO orders', connection: 'one per handler thread (psycopg, autocommit)', propagation: 'none', protocol: 'postgresql', needs: 'databases' },
+  { client: 'inventory', server: 'redis-server', route: 'HINCRBY stock:lookups', connection: 'one, pipelined', propagation: 'none', protocol: 'redis', needs: 'databases' },
+].map((e) => ({ protocol: 'http', ...e }));
+
+/** The edges of a run: the datastore edges only when the databases ran. */
+export function edgesFor({ databases = true } = {}) {
+  return EDGES.filter((e) => e.needs !== 'databases' || databases);
+}
+
+// gRPC status codes that count as a failed call (the server's fault), as in
+// OpenTelemetry's gRPC conventions: UNKNOWN, DEADLINE_EXCEEDED,
+// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+export const GRPC_SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]);
+export const GRPC_OK = 0;
+export const GRPC_UNAVAILABLE = 14;
+
+/** Whether one recorded status of an edge is a failed call (as the service graph counts it). */
+export function isFailure(edge, status) {
+  if (status === 'error') return true;
+  if (edge.protocol === 'grpc') return GRPC_SERVER_ERRORS.has(Number(status));
+  return Number(status) >= 500;
+}
 
 export const edgeKey = (client, server) => `${client}->${server}`;
 
 // Business rules, by item id (the Python services implement the same ones;
 // `run.mjs --expect` checks that observed counts match these predictions).
+// Every checkout whose item exists asks shipping for a quote (quantity 1)
+// between catalog and orders; a failed quote does not change the checkout's
+// status (frontend goes on without a shipping price), so it is not part of
+// itemOutcome: see shippingCode. (The loadgen's items are 1..40, so its
+// quotes all succeed; item 42, 142, ... would get UNAVAILABLE.)
+export function shippingCode(item) {
+  return item % 100 === 42 ? GRPC_UNAVAILABLE : GRPC_OK;
+}
+
 export function itemOutcome(item) {
   switch (item % 10) {
     case 9: return { catalog: 404, frontend: 404 };                       // unknown item
@@ -129,8 +195,11 @@ export function itemOutcome(item) {
  * Predicts every edge's calls by status from the paths the load generator
  * sent (its --out file's `requests`). Requests that got no response are left
  * out and counted in `unanswered`, since how far they got is unknown.
+ * `databases`: whether PostgreSQL and Redis ran (run.json); when they did,
+ * inventory sends exactly one Redis command per stock lookup and orders one
+ * INSERT per order whose outcome it knew (200, 402, 409, 502), never more.
  */
-export function predictEdges(requests) {
+export function predictEdges(requests, { databases = false } = {}) {
   const edges = {};
   const add = (c, s, status) => {
     const e = (edges[edgeKey(c, s)] ??= { calls: 0, byStatus: {} });
@@ -150,11 +219,16 @@ export function predictEdges(requests) {
       add('loadgen', 'frontend', o.frontend);
       add('frontend', 'catalog', o.catalog);
       if (o.catalog !== 200) continue;
+      add('frontend', 'shipping', shippingCode(item));
       add('frontend', 'orders', o.orders);
       add('orders', 'inventory', 200);
       add('inventory', 'catalog', 200);
-      if (o.stock === 0) continue;
-      add('orders', 'payments', o.payments);
+      if (databases) add('inventory', 'redis-server', 'ok');
+      if (o.stock !== 0) {
+        add('orders', 'rates', 200);
+        add('orders', 'payments', o.payments);
+      }
+      if (databases) add('orders', 'postgres', 'ok');
     }
   }
   return { edges, unanswered };

@@ -42,6 +42,9 @@ pids+=($!)
 cat <<TXT
 
 [demo] wiretrace is capturing the demo services (load: $RATE requests/s).
+  hops       HTTP/1.1 between most services; frontend -> shipping over gRPC (h2c),
+             orders -> rates over HTTPS, orders -> postgres and inventory -> redis-server
+             (when PostgreSQL and Redis are installed): see demo/README.md
   services   curl -s http://127.0.0.1:$PORT/api/services
   traces     curl -s 'http://127.0.0.1:$PORT/api/traces?service=frontend&limit=5'
   graph      curl -s 'http://127.0.0.1:$PORT/api/dependencies?endTs='\$(date +%s000)'&lookback=600000'

@@ -41,7 +41,7 @@ for (const headers of values.headers.split(',')) {
       { headers: headers === 'on', concurrency: c, count: Number(values.count), portBase },
       (m) => process.stderr.write(`${m}\n`),
     );
-    portBase += 10; // a fresh set of ports: no TIME_WAIT leftovers from the last scenario
+    portBase += 20; // a fresh set of ports (a demo uses base..base+11): no TIME_WAIT leftovers from the last scenario
     results.push(r);
     process.stderr.write(`${row(r)}\n`);
   }

@@ -1,5 +1,6 @@
 // frontend (Node): the entry point the load generator calls.
-//   GET /checkout?item=N  -> catalog GET /items/N, then orders GET /orders/N
+//   GET /checkout?item=N  -> catalog GET /items/N, then shipping (gRPC)
+//                            wiretrace.demo.Shipping/Quote, then orders GET /orders/N
 //   GET /browse?page=P    -> catalog GET /items?page=P, answered chunked
 // Propagates W3C trace context like an instrumented service: keeps the inbound
 // trace id (or starts a trace when there is none), gives each outbound call its
@@ -10,6 +11,7 @@ import http from 'node:http';
 import {
   serve, callJson, sendJson, sleep, envPort, newSpanId, newTraceId, demoCallHeaders, PROPAGATE,
 } from './common.mjs';
+import { quoteShipping } from './shipping-client.mjs';
 
 const PORT = envPort('FRONTEND_PORT', 18080);
 const ORDERS_PORT = envPort('ORDERS_PORT', 18081);
@@ -37,6 +39,11 @@ function spanContext(req, trace) {
       if (tracestate) h.tracestate = tracestate;
       return h;
     },
+    /** The same for a gRPC call: traceparent goes as metadata (an HTTP/2 header on the wire). */
+    childMetadata(target) {
+      const { traceparent, ...headers } = this.childHeaders(target);
+      return { traceparent, headers };
+    },
   };
 }
 
@@ -56,12 +63,17 @@ async function checkout({ req, res, url, trace }) {
 
   await sleep(1 + (item % 3)); // pretend to build the cart
 
+  // The gRPC hop: one HTTP/2 connection, reused for every quote. A failed
+  // quote (UNAVAILABLE for item % 100 == 42) leaves the checkout as it is,
+  // without a shipping price (topology.mjs shippingCode).
+  const quote = await quoteShipping(counters, { item, quantity: 1, ...ctx.childMetadata('shipping') });
+
   const order = await callJson(counters, 'orders', {
     port: ORDERS_PORT, path: `/orders/${item}`, headers: ctx.childHeaders('orders'), agent: ordersAgent,
   });
   // 402 (declined) and 409 (out of stock) pass through; server errors become 502.
   const status = order.status === 200 || order.status === 402 || order.status === 409 ? order.status : 502;
-  reply(status, { item, name: product.body?.name, order: order.body });
+  reply(status, { item, name: product.body?.name, shippingCents: quote.cents, order: order.body });
 }
 
 async function browse({ req, res, url, trace }) {

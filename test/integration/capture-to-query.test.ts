@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { computeExpectations, type Expectations } from '../../demo/expect.mjs';
-import { SERVICES, LOADGEN } from '../../demo/topology.mjs';
+import { DATASTORES, SERVICES, LOADGEN, ports } from '../../demo/topology.mjs';
 import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, tempDir, type AgentHandle } from './helpers.js';
 
 interface JaegerTag {
@@ -44,9 +44,10 @@ const skipReason = ebpfUnavailable();
 const LOAD_SECONDS = Number(process.env.WIRETRACE_IT_SECONDS ?? 30);
 const RATE = 30;
 const PORT_BASE = Number(process.env.WIRETRACE_IT_PORT_BASE ?? 18180);
-// Capture only the demo's ports, so other traffic on this host (another
-// agent's demo, say) cannot skew the counts; this exercises the port filter.
-const DEMO_PORTS = SERVICES.map((s) => String(PORT_BASE + s.portOffset));
+// Capture only the demo's ports (its services' and the datastores'), so other
+// traffic on this host (another agent's demo, say) cannot skew the counts;
+// this exercises the port filter.
+const DEMO_PORTS = Object.values(ports(PORT_BASE)).map(String);
 
 function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
   return span.tags.find((t) => t.key === key)?.value;
@@ -93,6 +94,9 @@ describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, (
   test('every demo service is named from its process, on both sides of its calls', async () => {
     const { body } = await getJson<{ data: string[] }>(`${agent.url}/api/services`);
     for (const s of [...SERVICES, LOADGEN]) assert.ok(body.data.includes(s.expectedName), `${s.expectedName} in ${body.data.join(',')}`);
+    // PostgreSQL and Redis, when the runner could start them: named from their
+    // executables (redis-server by how it was invoked, not the redis-check-rdb it links to).
+    if (expectations.databases) for (const d of DATASTORES) assert.ok(body.data.includes(d.expectedName), `${d.expectedName} in ${body.data.join(',')}`);
   });
 
   test('each loadgen request with traceparent is a client span with its method, path and status', async () => {
@@ -139,17 +143,60 @@ describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, (
     }
   });
 
+  test('the gRPC, TLS and database hops carry what their protocol says', async () => {
+    const full = requests.filter((r) => r.traceId && r.route === '/checkout' && r.status === 200).slice(0, 5);
+    assert.ok(full.length >= 5);
+    for (const r of full) {
+      const { body } = await getJson<{ data: JaegerTrace[] }>(`${agent.url}/api/traces/${r.traceId}`);
+      const trace = body.data[0]!;
+      const find = (service: string, kind: string, name: string): JaegerSpan => {
+        const s = trace.spans.find((x) => trace.processes[x.processID]?.serviceName === service && tag(x, 'span.kind') === kind && x.operationName.startsWith(name));
+        assert.ok(s, `${service} ${kind} span ${name} in ${r.traceId}`);
+        return s;
+      };
+      // gRPC over h2c: method from the :path, status from the trailers (the loadgen's items all get OK).
+      for (const kind of ['client', 'server']) {
+        const s = find(kind === 'client' ? 'frontend' : 'shipping', kind, 'wiretrace.demo.Shipping/Quote');
+        assert.equal(tag(s, 'rpc.system'), 'grpc');
+        assert.equal(tag(s, 'rpc.method'), 'Quote');
+        assert.equal(tag(s, 'rpc.grpc.status_code'), 0);
+      }
+      // HTTPS from Python to Python: plaintext from the OpenSSL uprobes.
+      for (const [service, kind] of [['orders', 'client'], ['rates', 'server']] as const) {
+        const s = find(service, kind, 'GET /rates');
+        assert.equal(tag(s, 'wiretrace.capture_source'), 'tls');
+        assert.equal(tag(s, 'url.scheme'), 'https');
+        assert.equal(tag(s, 'http.response.status_code'), 200);
+      }
+      if (!expectations.databases) continue;
+      for (const [service, kind] of [['orders', 'client'], ['postgres', 'server']] as const) {
+        const s = find(service, kind, 'INSERT');
+        assert.equal(tag(s, 'db.system.name'), 'postgresql');
+        assert.match(String(tag(s, 'db.query.text')), /^INSERT INTO orders \(item, status\) VALUES \(\$1, \$2\)/);
+      }
+      for (const [service, kind] of [['inventory', 'client'], ['redis-server', 'server']] as const) {
+        const s = find(service, kind, 'HINCRBY');
+        assert.equal(tag(s, 'db.system.name'), 'redis');
+      }
+    }
+  });
+
   test('/api/dependencies counts every demo edge within 1% of the ground truth', async () => {
+    // Includes the gRPC, TLS and (when they ran) datastore edges: one span per
+    // call there too (psycopg is set never to prepare, so one INSERT per order).
     const endTs = Date.now();
     const { body } = await getJson<{ data: Array<{ parent: string; child: string; callCount: number }> }>(
       `${agent.url}/api/dependencies?endTs=${endTs}&lookback=${(LOAD_SECONDS + 120) * 1000}`,
     );
+    const report: string[] = [];
     for (const e of expectations.edges) {
       const got = body.data.find((d) => d.parent === e.client && d.child === e.server);
       assert.ok(got, `edge ${e.client}->${e.server} missing from ${JSON.stringify(body.data)}`);
       const error = Math.abs(got.callCount - e.calls) / e.calls;
+      report.push(`${e.client}->${e.server} ${got.callCount}/${e.calls}`);
       assert.ok(error <= 0.01, `edge ${e.client}->${e.server}: ${got.callCount} captured vs ${e.calls} sent (${(error * 100).toFixed(2)}%)`);
     }
+    console.log(`# dependencies (captured/sent): ${report.join(', ')}`);
   });
 
   test('health and metrics report capture running with kernel counters', async () => {

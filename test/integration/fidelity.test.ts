@@ -16,6 +16,8 @@ import { ebpfUnavailable } from './helpers.js';
 
 const skipReason = ebpfUnavailable() ?? (fs.existsSync(NGINX) ? undefined : `${NGINX} is missing (apt-get install nginx)`);
 const COUNT = Number(process.env.WIRETRACE_FIDELITY_COUNT ?? 300);
+// Two scenarios, 20 ports apart (each demo uses base..base+7, +10 and +11).
+const PORT_BASE = Number(process.env.WIRETRACE_IT_PORT_BASE ?? 18500);
 
 const WITH_HEADERS: Record<HopKind, number> = { rpc: 0.995, 'thread-per-request': 0.995, 'event-loop': 0.995, proxy: 0.995 };
 const WITHOUT_HEADERS: Record<HopKind, number> = { rpc: 0.99, 'thread-per-request': 0.99, 'event-loop': 0.98, proxy: 0.98 };
@@ -43,12 +45,12 @@ function check(r: ScenarioResult, thresholds: Record<HopKind, number>, wholeAtLe
 
 describe('trace reconstruction fidelity at concurrency 8 (eBPF, real demo, nginx)', { skip: skipReason }, () => {
   test('headers propagated: every parent link right', async () => {
-    const r = await runScenario({ headers: true, concurrency: 8, count: COUNT, portBase: 18500 });
+    const r = await runScenario({ headers: true, concurrency: 8, count: COUNT, portBase: PORT_BASE });
     check(r, WITH_HEADERS, 0.99);
   });
 
   test('no headers at all: at least 95% per hop kind (thresholds just under the measured figures)', async () => {
-    const r = await runScenario({ headers: false, concurrency: 8, count: COUNT, portBase: 18520 });
+    const r = await runScenario({ headers: false, concurrency: 8, count: COUNT, portBase: PORT_BASE + 20 });
     check(r, WITHOUT_HEADERS, 0.95);
     assert.ok(r.meanInFlight > 5, `the load really was concurrent: ${r.meanInFlight.toFixed(1)} in flight on average`);
   });

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { computeExpectations, type Expectations } from '../../demo/expect.mjs';
-import { ports } from '../../demo/topology.mjs';
+import { DATASTORES, LOADGEN, SERVICES, ports } from '../../demo/topology.mjs';
 import { provisionedAlertQueries, type AlertQuery } from '../provisioning/load-yaml.js';
 import { ebpfUnavailable, requireBuilt, run, startAgent, stop, tempDir, waitFor, type AgentHandle } from './helpers.js';
 import { PROMTOOL_BIN, PrometheusServer, prometheusUnavailable } from './prometheus-server.js';
@@ -18,8 +18,11 @@ import { PROMTOOL_BIN, PrometheusServer, prometheusUnavailable } from './prometh
 const skipReason = ebpfUnavailable() ?? prometheusUnavailable();
 const LOAD_SECONDS = Number(process.env.WIRETRACE_IT_SECONDS ?? 15);
 const RATE = 30;
-const PORT_BASE = 18280;
-const DEMO_NAMES = new Set(['loadgen', 'frontend', 'orders', 'inventory', 'payments', 'catalog']);
+const PORT_BASE = Number(process.env.WIRETRACE_IT_PORT_BASE ?? 18280);
+// Every process of the demo, the datastores included (their edges are in
+// expectations.edges only when the runner could start them; psql, which
+// creates the schema, is not a demo process).
+const DEMO_NAMES = new Set([LOADGEN, ...SERVICES, ...DATASTORES].map((s) => s.expectedName));
 
 describe('Prometheus scrapes the agent (eBPF, real demo, real Prometheus)', { skip: skipReason }, () => {
   let agent: AgentHandle;
