@@ -74,9 +74,10 @@ async function traceQuery(q: WiretraceQuery, ctx: QueryContext, api: NativeApi):
   }
   const { results, errors } = await fanOut(ctx.agents, (a) => api.trace(a, traceId));
   // Hops between nodes without headers: follow each unmatched socket to the agent that saw its other end.
+  // Only agents that answered are asked again: a dead one is reported once, by the fan-out.
   const stitched = await stitchAcrossAgents(
     results.map((r) => ({ agent: r.agent, spans: r.value })),
-    ctx.agents,
+    results.map((r) => r.agent),
     api,
   );
   const spans = stitched.spans;

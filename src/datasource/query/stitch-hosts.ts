@@ -116,27 +116,33 @@ export async function stitchAcrossAgents(
 export function joinHosts(input: readonly Span[]): { spans: Span[]; joined: number } {
   if (input.length === 0) return { spans: [], joined: 0 };
   const spans = input.map((s) => ({ ...s }));
+  const indexById = new Map<string, number>();
+  spans.forEach((s, i) => {
+    if (!indexById.has(s.spanId)) indexById.set(s.spanId, i);
+  });
   const ws: WorkingSet = {
     spans,
-    parentOf: (i) => (spans[i]!.parentSpanId && spans.some((p) => p.spanId === spans[i]!.parentSpanId) ? spans[i]!.parentSpanId : undefined),
-    indexOfSpanId: (id) => {
-      const i = spans.findIndex((s) => s.spanId === id);
-      return i < 0 ? undefined : i;
+    parentOf: (i) => {
+      const parent = spans[i]!.parentSpanId;
+      return parent && indexById.has(parent) ? parent : undefined;
     },
+    indexOfSpanId: (id) => indexById.get(id),
   };
   let joined = 0;
   for (const p of crossHostJoinLinks.propose(ws)) {
-    applyLink(spans, p);
+    applyLink(spans, p, indexById);
     joined += 1;
   }
-  const roots = spans.filter((s) => !s.parentSpanId || !spans.some((p) => p.spanId === s.parentSpanId));
+  const roots = spans.filter((s) => !s.parentSpanId || !indexById.has(s.parentSpanId));
   const traceId = (roots.length > 0 ? roots : spans).reduce((a, b) => (b.startTimeUs < a.startTimeUs ? b : a)).traceId;
   return { spans: joined > 0 ? spans.map((s) => ({ ...s, traceId })) : spans, joined };
 }
 
-function applyLink(spans: Span[], p: LinkProposal): void {
+function applyLink(spans: Span[], p: LinkProposal, indexById: ReadonlyMap<string, number>): void {
   const child = spans[p.child]!;
-  const parent = spans.find((s) => s.spanId === p.parentSpanId);
+  // The exact span the join chose: another trace's span may share its id.
+  const parentIndex = p.parentIndex ?? indexById.get(p.parentSpanId);
+  const parent = parentIndex === undefined ? undefined : spans[parentIndex];
   spans[p.child] = {
     ...child,
     parentSpanId: p.parentSpanId,
