@@ -1025,8 +1025,13 @@ int process_exit(struct trace_event_raw_sched_process_exit *ctx)
 
 /* ---- TLS: OpenSSL uprobes (attached per library by the loader, see bpf/README.md) ---- */
 
-/* A receive this recent on the thread, not yet used, names an SSL_read's socket. */
-#define TLS_RX_FRESH_NS 2000000ull
+/*
+ * A receive this recent on the thread, not yet used, names an SSL_read's
+ * socket. Any newer receive on the thread replaces it, so the window only
+ * matters when the thread was descheduled between the read and the SSL
+ * call: 2 ms lost plaintext on a loaded 2-core machine, 20 ms did not.
+ */
+#define TLS_RX_FRESH_NS 20000000ull
 
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 sys)
 {

@@ -195,12 +195,18 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   // blocking the event loop for long.
   let retentionTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+  // Chained passes are one piece of work: logged once, when it completes.
+  let retentionDeleted = 0;
   const retentionPass = (): void => {
     let complete = true;
     try {
       const result = store.applyRetention(Date.now() * 1000);
       complete = result.complete;
-      if (result.deleted) log.info('retention deleted spans', { deleted: result.deleted, complete });
+      retentionDeleted += result.deleted;
+      if (complete && retentionDeleted > 0) {
+        log.info('retention deleted spans', { deleted: retentionDeleted });
+        retentionDeleted = 0;
+      }
     } catch (err) {
       log.warn('retention failed', { error: errorMessage(err) });
     }

@@ -199,6 +199,20 @@ describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, (
     console.log(`# dependencies (captured/sent): ${report.join(', ')}`);
   });
 
+  test('/api/v1/dependencies labels each demo edge with the protocol its calls used', async () => {
+    // What each demo server speaks (demo/README.md): the map's edge labels come from this.
+    const expected = (server: string): string =>
+      ({ shipping: 'grpc', postgres: 'postgresql', 'redis-server': 'redis' })[server] ?? 'http/1.1';
+    const endUs = Date.now() * 1000;
+    const { body } = await getJson<{ dependencies: Array<{ parent: string; child: string; protocol?: string }> }>(
+      `${agent.url}/api/v1/dependencies?start=${endUs - (LOAD_SECONDS + 120) * 1_000_000}&end=${endUs}`,
+    );
+    for (const e of expectations.edges) {
+      const got = body.dependencies.find((d) => d.parent === e.client && d.child === e.server);
+      assert.equal(got?.protocol, expected(e.server), `${e.client}->${e.server}`);
+    }
+  });
+
   test('health and metrics report capture running with kernel counters', async () => {
     const { body } = await getJson<{ capture: { state: string; kernel: Record<string, number> }; pipeline: { exchanges: number }; store: { spanCount: number } }>(
       `${agent.url}/api/health`,

@@ -11,6 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import { LatencyHistogram } from './latency-histogram.js';
+import { countsCall } from './dependencies.js';
 
 /** The columns of a span the derived tables depend on. */
 export interface CatalogRow {
@@ -44,9 +45,9 @@ export function minuteOf(startUs: number): number {
   return Math.floor(startUs / MINUTE_US);
 }
 
-/** Whether a span counts its call on the service graph (dependencies.ts: countsCall). */
-function countsCall(row: Pick<CatalogRow, 'kind' | 'peer_local'>): boolean {
-  return row.kind === 'client' || row.peer_local === 0;
+/** Whether a row counts its call on the service graph: the one rule, dependencies.ts's countsCall. */
+function rowCountsCall(row: Pick<CatalogRow, 'kind' | 'peer_local'>): boolean {
+  return countsCall({ kind: row.kind === 'client' ? 'client' : 'server', peerLocal: row.peer_local !== 0 });
 }
 
 interface EdgeDelta {
@@ -86,8 +87,9 @@ export class CatalogStatements {
   readonly getEdge: Database.Statement<[number, string, string], EdgeMinuteRow>;
   readonly putEdge: Database.Statement<[number, string, string, number, number, number, number, number, string, string]>;
   readonly deleteEdge: Database.Statement<[number, string, string]>;
+  private edgeProtocolStmt: Database.Statement<[string, string, string, number]> | undefined;
 
-  constructor(db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     this.addSpans = db.prepare("UPDATE counters SET value = value + ? WHERE name = 'spans'");
     this.upsertOperation = db.prepare(
       `INSERT INTO operations (service, name, kind, last_seen_us) VALUES (?, ?, ?, ?)
@@ -110,6 +112,15 @@ export class CatalogStatements {
     );
     this.deleteEdge = db.prepare('DELETE FROM edge_minutes WHERE minute = ? AND parent = ? AND child = ?');
   }
+
+  /** Prepared on first use: the v6 migration's backfill uses these statements before v7 made the table. */
+  get upsertEdgeProtocol(): Database.Statement<[string, string, string, number]> {
+    this.edgeProtocolStmt ??= this.db.prepare(
+      `INSERT INTO edge_protocols (parent, child, protocol, last_seen_us) VALUES (?, ?, ?, ?)
+       ON CONFLICT (parent, child, protocol) DO UPDATE SET last_seen_us = MAX(last_seen_us, excluded.last_seen_us)`,
+    );
+    return this.edgeProtocolStmt;
+  }
 }
 
 /** What one batch (or one retention pass) changes in the derived tables. */
@@ -118,19 +129,22 @@ export class CatalogDelta {
   private readonly operations = new Map<string, OperationSeen>();
   private readonly renamedAway = new Map<string, { service: string; name: string; kind: string }>();
   private readonly edges = new Map<string, EdgeDelta>();
+  private readonly protocols = new Map<string, { parent: string; child: string; protocol: string; lastSeenUs: number }>();
 
   /** A new span. */
-  added(row: CatalogRow): void {
+  added(row: CatalogRow, protocol?: string): void {
     this.spans += 1;
     this.seen(row);
     this.edge(row, 1);
+    if (protocol) this.protocolSeen(row, protocol);
   }
 
   /** A span replaced in place (same identity): `before` is what the row held. */
-  replaced(before: CatalogRow, after: CatalogRow): void {
+  replaced(before: CatalogRow, after: CatalogRow, protocol?: string): void {
     this.edge(before, -1);
     this.edge(after, 1);
     this.seen(after);
+    if (protocol) this.protocolSeen(after, protocol);
     if (before.service !== after.service || before.name !== after.name) {
       this.renamedAway.set(operationKey(before.service, before.name, before.kind), {
         service: before.service,
@@ -159,10 +173,21 @@ export class CatalogDelta {
     if (this.spans !== 0) st.addSpans.run(this.spans);
     for (const op of this.operations.values()) st.upsertOperation.run(op.service, op.name, op.kind, op.lastSeenUs);
     for (const e of this.edges.values()) applyEdge(st, e);
+    for (const p of this.protocols.values()) st.upsertEdgeProtocol.run(p.parent, p.child, p.protocol, p.lastSeenUs);
     for (const op of this.renamedAway.values()) {
       if (this.operations.has(operationKey(op.service, op.name, op.kind))) continue;
       st.dropOperationIfUnused.run(op.service, op.name, op.kind, op.service, op.name, op.kind);
     }
+  }
+
+  /** The application protocol of a span's edge (span-protocol.ts): not a span column, so the writer passes it. */
+  private protocolSeen(row: CatalogRow, protocol: string): void {
+    const parent = row.kind === 'client' ? row.service : row.peer_service;
+    const child = row.kind === 'client' ? row.peer_service : row.service;
+    const key = `${edgeKey(0, parent, child)}${protocol}`;
+    const p = this.protocols.get(key);
+    if (!p) this.protocols.set(key, { parent, child, protocol, lastSeenUs: row.start_us });
+    else if (row.start_us > p.lastSeenUs) p.lastSeenUs = row.start_us;
   }
 
   private seen(row: CatalogRow): void {
@@ -188,7 +213,7 @@ export class CatalogDelta {
     }
     e.spans += sign;
     (row.kind === 'client' ? e.client : e.server).add(row.duration_ns, sign);
-    if (!countsCall(row)) return;
+    if (!rowCountsCall(row)) return;
     e.calls += sign;
     if (row.status === 'error') e.errors += sign;
     e.requestBytes += sign * row.request_bytes;

@@ -42,6 +42,8 @@ export interface DependencyStats extends DependencyEdge {
    * seen: the time the network (and the kernels' queues) added to the call.
    */
   networkTimeNs?: number;
+  /** Application protocols the edge's calls used (`http/1.1`, `grpc`, `postgresql`...), comma-separated, sorted. */
+  protocol?: string;
 }
 
 /** Nearest-rank percentile of an ascending array (p in 0..100). */

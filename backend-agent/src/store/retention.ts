@@ -35,7 +35,14 @@ export interface RetentionResult {
 }
 
 export const DEFAULT_RETENTION_BATCH_SIZE = 2_000;
-export const DEFAULT_RETENTION_MAX_BATCHES = 50;
+/**
+ * Batches per pass. A pass runs on the agent's one thread, so it is kept
+ * short (a few batches, each with an incremental vacuum): the agent chains
+ * passes with a yield between them while retention is behind, and queries
+ * and ingest run in between. 50 froze the agent for 2-10 s once a store hit
+ * its size limit (soak run, docs/BENCHMARKS.md).
+ */
+export const DEFAULT_RETENTION_MAX_BATCHES = 4;
 
 /** page_count * page_size: the size of the main database file once checkpointed. */
 export function databaseSizeBytes(db: Database.Database): number {
@@ -59,6 +66,7 @@ export class RetentionRunner {
   private readonly catalog: CatalogStatements;
   private readonly countSpans: Database.Statement<[], number>;
   private readonly pruneOperations: Database.Statement<[]>;
+  private readonly pruneEdgeProtocols: Database.Statement<[]>;
 
   constructor(private readonly db: Database.Database) {
     this.deleteOlderThan = db.prepare(
@@ -71,6 +79,9 @@ export class RetentionRunner {
     // no span left (retention always removes the oldest first).
     this.pruneOperations = db.prepare(
       'DELETE FROM operations WHERE last_seen_us < COALESCE((SELECT MIN(start_us) FROM spans), 9223372036854775807)',
+    );
+    this.pruneEdgeProtocols = db.prepare(
+      'DELETE FROM edge_protocols WHERE last_seen_us < COALESCE((SELECT MIN(start_us) FROM spans), 9223372036854775807)',
     );
   }
 
@@ -113,6 +124,7 @@ export class RetentionRunner {
 
     if (deleted > 0) {
       this.pruneOperations.run();
+      this.pruneEdgeProtocols.run();
       this.vacuum();
       // Copy the WAL into the database file (which truncates the file to its
       // new page count) without waiting for readers: PASSIVE never blocks.

@@ -177,6 +177,24 @@ CREATE TABLE edge_minutes (
 UPDATE counters SET value = (SELECT COUNT(*) FROM spans) WHERE name = 'spans';
 `;
 
+/**
+ * v7: which application protocols (HTTP/1.1, HTTP/2, gRPC, PostgreSQL...)
+ * each client -> server edge carried, and when last: the service map labels
+ * edges with it. A handful of rows per edge, kept per batch like the
+ * operations catalog and pruned with it. Spans stored before v7 did not
+ * record it (the span row has no such column): their edges get it from new
+ * traffic.
+ */
+const edgeProtocols = `
+CREATE TABLE edge_protocols (
+  parent       TEXT    NOT NULL,
+  child        TEXT    NOT NULL,
+  protocol     TEXT    NOT NULL,
+  last_seen_us INTEGER NOT NULL,
+  PRIMARY KEY (parent, child, protocol)
+) STRICT, WITHOUT ROWID;
+`;
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -210,5 +228,10 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
       db.exec(batchCatalogs);
       backfillEdgeMinutes(db);
     },
+  },
+  {
+    version: 7,
+    description: 'application protocols seen per service-graph edge',
+    up: (db: Database.Database) => void db.exec(edgeProtocols),
   },
 ];

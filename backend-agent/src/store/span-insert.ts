@@ -52,17 +52,19 @@ function values(row: SpanRow): Value[] {
   ];
 }
 
-export function writeBatch(st: WriteStatements, rows: readonly SpanRow[]): void {
+/** `protocols[i]` is rows[i]'s application protocol (span-protocol.ts), when known. */
+export function writeBatch(st: WriteStatements, rows: readonly SpanRow[], protocols: ReadonlyArray<string | undefined> = []): void {
   const delta = new CatalogDelta();
-  for (const row of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!;
     if (st.insert.run(values(row)).changes === 1) {
-      delta.added(row);
+      delta.added(row, protocols[i]);
       continue;
     }
     const stored = st.find.get(IDENTITY.map((c) => row[c]));
     if (!stored) throw new Error('span store: insert ignored but no stored row has its identity');
     st.update.run([...UPDATED.map((c) => row[c]), stored.id]);
-    delta.replaced(stored, row);
+    delta.replaced(stored, row, protocols[i]);
   }
   delta.apply(st.catalog);
 }

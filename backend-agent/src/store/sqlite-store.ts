@@ -26,6 +26,7 @@ import { StoreOpenError, StoreWriteError, isUnwritableError, oneLine, sqliteCode
 import { assertNotNewer, latestVersion, runMigrations, schemaVersion } from './migrations.js';
 import { SCHEMA_MIGRATIONS } from './schema.js';
 import { rowToSpan, spanToRow } from './span-row.js';
+import { spanProtocol } from './span-protocol.js';
 import { WriteStatements, writeBatch } from './span-insert.js';
 import { EdgeRollup } from './edge-rollup.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
@@ -222,6 +223,7 @@ class SqliteSpanStore implements SpanStore {
   private readonly statements;
   private readonly write: WriteStatements | undefined;
   private readonly edgeRollup: EdgeRollup;
+  private readonly edgeProtocolsStmt: Database.Statement<[string, string, number], string>;
 
   constructor(
     private readonly db: Database.Database,
@@ -233,6 +235,9 @@ class SqliteSpanStore implements SpanStore {
     this.retention = this.readonly ? undefined : new RetentionRunner(db);
     this.write = this.readonly ? undefined : new WriteStatements(db);
     this.edgeRollup = new EdgeRollup(db, (startUs, endUs) => this.dependencySamples(startUs, endUs));
+    this.edgeProtocolsStmt = db
+      .prepare<[string, string, number], string>('SELECT protocol FROM edge_protocols WHERE parent = ? AND child = ? AND last_seen_us >= ? ORDER BY protocol')
+      .pluck();
     this.statements = {
       trace: db
         .prepare<[string], string>('SELECT span_json FROM spans WHERE trace_id = ? ORDER BY start_us, span_id, kind')
@@ -268,8 +273,9 @@ class SqliteSpanStore implements SpanStore {
       throw this.recordWriteFailure(new StoreWriteError(`span store ${this.path} is open read-only: spans not stored`));
     }
     const rows = spans.map(spanToRow);
+    const protocols = spans.map((s) => spanProtocol(s.attributes ?? {}));
     try {
-      this.db.transaction(() => writeBatch(write, rows))();
+      this.db.transaction(() => writeBatch(write, rows, protocols))();
       this.lastWriteError = undefined;
     } catch (err) {
       if (!isUnwritableError(err)) throw err;
@@ -369,7 +375,17 @@ class SqliteSpanStore implements SpanStore {
 
   dependencyStats(startUs: number, endUs: number): DependencyStats[] {
     const [a, b] = [Math.floor(startUs), Math.ceil(endUs)];
-    return this.edgeRollup.dependencyStats(a, b) ?? aggregateDependencies(this.dependencySamples(a, b));
+    const stats = this.edgeRollup.dependencyStats(a, b) ?? aggregateDependencies(this.dependencySamples(a, b));
+    return this.withProtocols(stats, a);
+  }
+
+  /** Labels each edge with the protocols it was last seen using since the range began (a few rows per edge). */
+  private withProtocols(stats: DependencyStats[], sinceUs: number): DependencyStats[] {
+    for (const s of stats) {
+      const protocols = this.edgeProtocolsStmt.all(s.parent, s.child, sinceUs);
+      if (protocols.length > 0) s.protocol = protocols.join(', ');
+    }
+    return stats;
   }
 
   edgeTimeseries(startUs: number, endUs: number, stepUs: number): EdgeSeries[] {

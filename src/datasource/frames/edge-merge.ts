@@ -38,9 +38,17 @@ export function mergeDependencies(perAgent: ReadonlyArray<readonly DependencySta
       if (server) seen.server = server;
       // Like the percentiles it comes from: an upper bound once merged.
       if (e.networkTimeNs !== undefined) seen.networkTimeNs = Math.max(seen.networkTimeNs ?? 0, e.networkTimeNs);
+      const protocols = mergeProtocols(seen.protocol, e.protocol);
+      if (protocols) seen.protocol = protocols;
     }
   }
   return [...byEdge.values()].sort((a, b) => (a.parent === b.parent ? a.child.localeCompare(b.child) : a.parent.localeCompare(b.parent)));
+}
+
+/** Union of two agents' comma-separated protocol lists, sorted. */
+export function mergeProtocols(a: string | undefined, b: string | undefined): string | undefined {
+  const all = new Set([...(a ? a.split(', ') : []), ...(b ? b.split(', ') : [])]);
+  return all.size > 0 ? [...all].sort().join(', ') : undefined;
 }
 
 /** The caller's view of the latency when it was seen, else the callee's. */

@@ -42,14 +42,9 @@ function nodeStats(edges: readonly DependencyStats[]): NodeStats[] {
   return [...nodes.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/**
- * The application protocol of an edge's calls (`http`, `grpc`, `postgresql`...).
- * The agent does not report it yet; when its dependency rows carry
- * `protocol` (the field the panels expect), it is passed through, else null.
- */
+/** The application protocols of an edge's calls (`http/1.1`, `grpc`, `postgresql`...), or null when unknown. */
 function edgeProtocol(e: DependencyStats): string | null {
-  const p: unknown = (e as DependencyStats & { protocol?: unknown }).protocol;
-  return typeof p === 'string' && p !== '' ? p : null;
+  return e.protocol ? e.protocol : null;
 }
 
 export interface GraphOptions {

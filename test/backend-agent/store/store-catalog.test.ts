@@ -229,3 +229,35 @@ describe('compact span encoding', () => {
     }
   });
 });
+
+describe('edge protocols (schema v7)', () => {
+  test('each edge lists the protocols its calls used, across agents of one store, pruned by retention', () => {
+    const store = openTempStore();
+    try {
+      const call = (n: number, caller: string, callee: string, attributes: Span['attributes'], startTimeUs: number): Span[] => {
+        const { client, server } = makeCall({ traceId: traceIdOf(n), caller, callee, startTimeUs, durationNs: 1_000_000 });
+        return [{ ...client, attributes: { ...client.attributes, ...attributes } }, { ...server, attributes: { ...server.attributes, ...attributes } }];
+      };
+      const http1 = { 'network.protocol.name': 'http', 'network.protocol.version': '1.1' };
+      const grpc = { 'network.protocol.name': 'http', 'network.protocol.version': '2', 'rpc.system': 'grpc' };
+      const pg = { 'db.system.name': 'postgresql', 'network.protocol.name': 'postgresql' };
+      store.insertSpans([
+        ...call(1, 'frontend', 'orders', http1, T0_US),
+        ...call(2, 'frontend', 'shipping', grpc, T0_US + 1000),
+        ...call(3, 'frontend', 'shipping', http1, T0_US + 2000),
+        ...call(4, 'orders', 'postgres', pg, T0_US + 3000),
+      ]);
+      const byEdge = new Map(store.dependencyStats(T0_US, T0_US + 60_000_000).map((e) => [`${e.parent}->${e.child}`, e.protocol]));
+      assert.equal(byEdge.get('frontend->orders'), 'http/1.1');
+      assert.equal(byEdge.get('frontend->shipping'), 'grpc, http/1.1');
+      assert.equal(byEdge.get('orders->postgres'), 'postgresql');
+      // A range starting after an edge's protocol was last seen does not claim it.
+      const later = new Map(store.dependencyStats(T0_US + 2500, T0_US + 60_000_000).map((e) => [`${e.parent}->${e.child}`, e.protocol]));
+      assert.equal(later.get('orders->postgres'), 'postgresql');
+      assert.equal(later.get('frontend->orders'), undefined);
+    } finally {
+      store.close();
+      removeStoreDir(store);
+    }
+  });
+});

@@ -4,54 +4,15 @@
  * message: connections opened before capture started) and a session that
  * turns PgConnection's commands into ObservedExchange.
  */
-import type { ProtocolDetector, ProtocolSession, TrackedConnection } from '../../capture/connection-tracker.js';
-import type { DataEvent, Direction } from '../../model/events.js';
-import type { ObservedConnection, ObservedExchange } from '../../model/exchange.js';
-import { observedConnection, toObservedExchange } from '../common/db-exchange.js';
+import type { ProtocolDetector, TrackedConnection } from '../../capture/connection-tracker.js';
+import type { Direction } from '../../model/events.js';
+import { DbSession } from '../common/db-session.js';
 import { PgConnection } from './connection.js';
 import { BACKEND_TYPES, FRONTEND_TYPES, looksLikeMessage, looksLikeStartup } from './messages.js';
 
-export class PgSession implements ProtocolSession {
-  private readonly connection: PgConnection;
-  private completed: ObservedExchange[] = [];
-  private observed: ObservedConnection | undefined;
-  private index = 0;
-
-  constructor(private readonly tracked: TrackedConnection) {
-    this.connection = new PgConnection({
-      role: tracked.role,
-      onCommand: (cmd) => {
-        this.observed ??= observedConnection(this.tracked);
-        this.completed.push(toObservedExchange('postgresql', this.observed, this.index++, cmd, this.tracked.pid));
-      },
-    });
-  }
-
-  onData(ev: DataEvent): void {
-    this.connection.onData(ev);
-  }
-
-  onClose(_tsNs: bigint): void {
-    this.connection.onClose();
-  }
-
-  flush(nowNs: bigint, maxAgeNs: bigint): void {
-    this.connection.flush(nowNs, maxAgeNs);
-  }
-
-  drain(): ObservedExchange[] {
-    const out = this.completed;
-    this.completed = [];
-    return out;
-  }
-
-  get parseErrors(): number {
-    const c = this.connection.counters();
-    return c.skippedBytes + c.internalErrors;
-  }
-
-  get gaps(): number {
-    return this.connection.counters().gaps;
+export class PgSession extends DbSession {
+  constructor(tracked: TrackedConnection) {
+    super('postgresql', tracked, (options) => new PgConnection(options));
   }
 }
 

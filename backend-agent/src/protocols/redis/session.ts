@@ -4,54 +4,15 @@
  * mid-stream) and a session that turns RedisConnection's commands into
  * ObservedExchange.
  */
-import type { ProtocolDetector, ProtocolSession, TrackedConnection } from '../../capture/connection-tracker.js';
-import type { DataEvent, Direction } from '../../model/events.js';
-import type { ObservedConnection, ObservedExchange } from '../../model/exchange.js';
-import { observedConnection, toObservedExchange } from '../common/db-exchange.js';
+import type { ProtocolDetector, TrackedConnection } from '../../capture/connection-tracker.js';
+import type { Direction } from '../../model/events.js';
+import { DbSession } from '../common/db-session.js';
 import { RedisConnection } from './connection.js';
 import { REPLY_START } from './resp.js';
 
-export class RedisSession implements ProtocolSession {
-  private readonly connection: RedisConnection;
-  private completed: ObservedExchange[] = [];
-  private observed: ObservedConnection | undefined;
-  private index = 0;
-
-  constructor(private readonly tracked: TrackedConnection) {
-    this.connection = new RedisConnection({
-      role: tracked.role,
-      onCommand: (cmd) => {
-        this.observed ??= observedConnection(this.tracked);
-        this.completed.push(toObservedExchange('redis', this.observed, this.index++, cmd, this.tracked.pid));
-      },
-    });
-  }
-
-  onData(ev: DataEvent): void {
-    this.connection.onData(ev);
-  }
-
-  onClose(_tsNs: bigint): void {
-    this.connection.onClose();
-  }
-
-  flush(nowNs: bigint, maxAgeNs: bigint): void {
-    this.connection.flush(nowNs, maxAgeNs);
-  }
-
-  drain(): ObservedExchange[] {
-    const out = this.completed;
-    this.completed = [];
-    return out;
-  }
-
-  get parseErrors(): number {
-    const c = this.connection.counters();
-    return c.skippedBytes + c.internalErrors;
-  }
-
-  get gaps(): number {
-    return this.connection.counters().gaps;
+export class RedisSession extends DbSession {
+  constructor(tracked: TrackedConnection) {
+    super('redis', tracked, (options) => new RedisConnection(options));
   }
 }
 
