@@ -84,6 +84,9 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
     );
     assert.equal(edges.length, EDGES.length);
     assert.deepEqual([...edges].sort(), EDGES);
+    // The agent labels each edge with the protocol its calls used (the replayed capture is HTTP/1.1).
+    const protocols = await page.$$eval('[data-testid="servicemap-edge"]', (els) => els.map((e) => e.getAttribute('data-protocol')));
+    assert.deepEqual([...new Set(protocols)], ['http/1.1']);
     // Visibly distinct: external peers are drawn with a dashed outline, services solid.
     const dashes = await page.$$eval('[data-testid="servicemap-node"] rect', (els) => els.map((e) => e.getAttribute('stroke-dasharray')));
     assert.equal(dashes.filter((d) => d !== null).length, 1);
