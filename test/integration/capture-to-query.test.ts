@@ -11,27 +11,8 @@ import path from 'node:path';
 import { computeExpectations, type Expectations } from '../../demo/expect.mjs';
 import { DATASTORES, SERVICES, LOADGEN, ports } from '../../demo/topology.mjs';
 import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, tempDir, type AgentHandle } from './helpers.js';
+import { tag, type JaegerSpan, type JaegerTrace } from './jaeger-json.js';
 
-interface JaegerTag {
-  key: string;
-  type: string;
-  value: string | number | boolean;
-}
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: Array<{ refType: string; traceID: string; spanID: string }>;
-  startTime: number;
-  duration: number;
-  tags: JaegerTag[];
-  processID: string;
-}
-interface JaegerTrace {
-  traceID: string;
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string; tags: JaegerTag[] }>;
-}
 interface LoadgenRequest {
   method: string;
   path: string;
@@ -48,10 +29,6 @@ const PORT_BASE = Number(process.env.WIRETRACE_IT_PORT_BASE ?? 18180);
 // traffic on this host (another agent's demo, say) cannot skew the counts;
 // this exercises the port filter.
 const DEMO_PORTS = Object.values(ports(PORT_BASE)).map(String);
-
-function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
-  return span.tags.find((t) => t.key === key)?.value;
-}
 
 describe('capture to query (eBPF, real demo processes)', { skip: skipReason }, () => {
   let agent: AgentHandle;

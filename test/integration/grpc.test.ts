@@ -7,23 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+import { clientAndServer, tag } from './jaeger-json.js';
 
-interface JaegerTag {
-  key: string;
-  value: string | number | boolean;
-}
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: Array<{ refType: string; traceID: string; spanID: string }>;
-  tags: JaegerTag[];
-  processID: string;
-}
-interface JaegerTrace {
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
-}
 interface GrpcCallResult {
   method: string;
   traceId: string;
@@ -44,10 +29,6 @@ const GRPC_PORT = 19150;
 const H2C_PORT = 19151;
 const PEERS = 'test/integration/http2-peers.mjs';
 
-function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
-  return span.tags.find((t) => t.key === key)?.value;
-}
-
 async function startServer(mode: string, port: number, service: string): Promise<RunningProcess> {
   const server = run('node', [PEERS, mode, String(port)], { OTEL_SERVICE_NAME: service });
   await waitFor(`${mode} to listen`, async () => {
@@ -62,19 +43,6 @@ async function runClient<T>(mode: string, port: number, service: string): Promis
   const code = await client.exited;
   assert.equal(code, 0, `${mode} failed: ${client.stderr()}`);
   return JSON.parse(client.stdout().trim()) as T;
-}
-
-/** Both sides of a call in trace `traceId`, once the agent has written them. */
-async function clientAndServer(agent: AgentHandle, traceId: string, client: string, server: string): Promise<{ c: JaegerSpan; s: JaegerSpan }> {
-  return waitFor(`client and server spans of trace ${traceId}`, async () => {
-    const { status, body } = await getJson<{ data: JaegerTrace[] }>(`${agent.url}/api/traces/${traceId}`);
-    if (status !== 200 || !body.data[0]) return undefined;
-    const trace = body.data[0];
-    const service = (s: JaegerSpan): string | undefined => trace.processes[s.processID]?.serviceName;
-    const c = trace.spans.find((s) => service(s) === client && tag(s, 'span.kind') === 'client');
-    const s = trace.spans.find((x) => service(x) === server && tag(x, 'span.kind') === 'server');
-    return c && s ? { c, s } : undefined;
-  }, 15_000);
 }
 
 describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason }, () => {

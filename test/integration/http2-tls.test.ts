@@ -9,23 +9,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, tempDir, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+import { ebpfUnavailable, requireBuilt, run, startAgent, stop, tempDir, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+import { clientAndServer, tag } from './jaeger-json.js';
 
-interface JaegerTag {
-  key: string;
-  value: string | number | boolean;
-}
-interface JaegerSpan {
-  spanID: string;
-  operationName: string;
-  references: Array<{ spanID: string }>;
-  tags: JaegerTag[];
-  processID: string;
-}
-interface JaegerTrace {
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
-}
 interface H2CallResult {
   method: string;
   path: string;
@@ -39,22 +25,6 @@ const skipReason = ebpfUnavailable();
 const CURL_PORT = 19152;
 const NODE_PORT = 19153;
 const PEERS = 'test/integration/http2-peers.mjs';
-
-function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
-  return span.tags.find((t) => t.key === key)?.value;
-}
-
-async function clientAndServer(agent: AgentHandle, traceId: string, client: string, server: string): Promise<{ c: JaegerSpan; s: JaegerSpan }> {
-  return waitFor(`client and server spans of trace ${traceId}`, async () => {
-    const { status, body } = await getJson<{ data: JaegerTrace[] }>(`${agent.url}/api/traces/${traceId}`);
-    if (status !== 200 || !body.data[0]) return undefined;
-    const trace = body.data[0];
-    const service = (s: JaegerSpan): string | undefined => trace.processes[s.processID]?.serviceName;
-    const c = trace.spans.find((s) => service(s) === client && tag(s, 'span.kind') === 'client');
-    const s = trace.spans.find((x) => service(x) === server && tag(x, 'span.kind') === 'server');
-    return c && s ? { c, s } : undefined;
-  }, 15_000);
-}
 
 describe('HTTP/2 over TLS (eBPF TLS probes, real peers on loopback)', { skip: skipReason }, () => {
   let agent: AgentHandle;

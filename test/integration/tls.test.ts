@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { ebpfUnavailable, getJson, requireBuilt, startAgent, stop, tempDir, waitFor, type AgentHandle } from './helpers.js';
+import { tag, type JaegerSpan, type JaegerTrace } from './jaeger-json.js';
 import {
   NODE_TLS_CLIENT,
   NODE_TLS_SERVER,
@@ -24,22 +25,6 @@ import {
   type LineProcess,
 } from '../bpf/tls-fixtures.js';
 
-interface JaegerTag {
-  key: string;
-  value: string | number | boolean;
-}
-interface JaegerSpan {
-  traceID: string;
-  spanID: string;
-  operationName: string;
-  references: Array<{ refType: string; traceID: string; spanID: string }>;
-  tags: JaegerTag[];
-  processID: string;
-}
-interface JaegerTrace {
-  spans: JaegerSpan[];
-  processes: Record<string, { serviceName: string }>;
-}
 interface TlsHealthBody {
   capture: {
     state: string;
@@ -63,10 +48,6 @@ const CURL_PARENT = '1111111111111111';
 const CURL_404_TRACE = '6b2f1c4dae304f7b9c8d7e6f5a4b3c2d';
 const NODE_TRACE = '7c3a2d5ebf41508cad9e8f7a6b5c4d3e';
 const CURL_TO_NODE_TRACE = '8d4b3e6fc05261a9bea0f9a8b7c6d5e4';
-
-function tag(span: JaegerSpan, key: string): string | number | boolean | undefined {
-  return span.tags.find((t) => t.key === key)?.value;
-}
 
 /** The client and server spans of one call, once the agent has stored both. */
 async function callSpans(agentUrl: string, traceId: string, clientService: string, serverService: string, path: string): Promise<{ client: JaegerSpan; server: JaegerSpan }> {
