@@ -97,7 +97,8 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
   test('edge labels carry the p95 latency the agent measured (client side)', async () => {
     const page = await open('&theme=light');
     await page.waitForSelector('[data-testid="servicemap-edge-label"]');
-    const labels = await page.$$eval('[data-testid="servicemap-edge"]', (els) =>
+    // Labels are drawn in their own layer (constant on-screen size), each tagged with its call's client and server.
+    const labels = await page.$$eval('[data-testid="servicemap-edge-label"]', (els) =>
       Object.fromEntries(els.map((e) => [`${e.getAttribute('data-client')}->${e.getAttribute('data-server')}`, e.textContent ?? ''])),
     );
     for (const edge of EDGES) assert.match(labels[edge] ?? '', /^p95 \d+(\.\d+)? ms/, `label of ${edge}`);
@@ -106,21 +107,21 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
     assert.match(labels['orders->inventory']!, /^p95 2\.5 ms/);
     assert.match(labels[`frontend->${EXTERNAL}`]!, /^p95 12 ms/);
     // The 50% error edge crosses the default 5% critical threshold; a raised threshold clears it.
-    assert.equal(await page.getAttribute('[data-client="frontend"][data-server="orders"]', 'data-severity'), 'crit');
-    assert.equal(await page.getAttribute('[data-client="orders"][data-server="payments"]', 'data-severity'), 'ok');
+    assert.equal(await page.getAttribute('[data-testid="servicemap-edge"][data-client="frontend"][data-server="orders"]', 'data-severity'), 'crit');
+    assert.equal(await page.getAttribute('[data-testid="servicemap-edge"][data-client="orders"][data-server="payments"]', 'data-severity'), 'ok');
     await page.screenshot({ path: path.join(OUTPUT_DIR, 'servicemap-light.png') });
     await page.close();
     const relaxed = await open('&theme=light&opt.errorWarnRatio=0.9&opt.errorCritRatio=0.95&opt.latencyWarnMs=20');
     await relaxed.waitForSelector('[data-testid="servicemap-edge"]');
     // 31 ms p95 is now over the 20 ms latency warning, and 50% errors under both error thresholds.
-    assert.equal(await relaxed.getAttribute('[data-client="frontend"][data-server="orders"]', 'data-severity'), 'warn');
+    assert.equal(await relaxed.getAttribute('[data-testid="servicemap-edge"][data-client="frontend"][data-server="orders"]', 'data-severity'), 'warn');
     await relaxed.close();
   });
 
   test('hovering an edge shows its details; clicking it navigates to its traces with client and server', async () => {
     const page = await open('&theme=dark');
-    const edge = page.locator('[data-client="frontend"][data-server="orders"]');
-    await edge.locator('[data-testid="servicemap-edge-label"]').hover();
+    const label = page.locator('[data-testid="servicemap-edge-label"][data-client="frontend"][data-server="orders"]');
+    await label.hover();
     const tooltip = page.locator('[data-testid="servicemap-tooltip"]');
     await tooltip.waitFor();
     const text = (await tooltip.textContent()) ?? '';
@@ -128,7 +129,7 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
     assert.match(text, /Calls\s*2/);
     assert.match(text, /Errors\s*1/);
     await page.screenshot({ path: path.join(OUTPUT_DIR, 'servicemap-hover-dark.png') });
-    await edge.locator('[data-testid="servicemap-edge-label"]').click();
+    await label.click();
     await page.waitForFunction(() => (window as unknown as { wiretracePreview: PreviewState }).wiretracePreview.navigations.length > 0);
     const url = new URL(page.url());
     assert.equal(url.pathname, '/explore');
@@ -289,7 +290,7 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
       });
       t.diagnostic(`${theme}: panning the 200-node map over 40 frames: median frame ${pan.median.toFixed(1)} ms, p95 ${pan.p95.toFixed(1)} ms`);
       assert.match(pan.transform ?? '', /translate/);
-      // Back to the fitted view, then zoom in with the wheel on a mid-tier service until labels are legible: they appear.
+      // Back to the fitted view, then zoom in with the wheel on a mid-tier service until edge labels fit: they appear.
       await page.locator('[data-testid="servicemap-fit"]').click();
       const before = await page.locator('[data-testid="servicemap-edge-label"]').count();
       const target = await page.locator('[data-testid="servicemap-node"][data-node^="t2-"]').first().boundingBox();

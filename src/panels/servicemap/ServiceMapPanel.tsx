@@ -1,47 +1,31 @@
-import React, { useId, useMemo, useRef, useState } from 'react';
+import React, { useCallback, useId, useMemo, useRef, useState } from 'react';
 import { type GrafanaTheme2, type PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
 import { useTheme2 } from '@grafana/ui';
-import { formatMs, formatRate, formatRatio, readServiceGraph, type MapEdge, type MapNode } from './graph';
-import { labelPoint, layoutGraph, NODE_H, NODE_W, routePath, type EdgeRoute } from './layout';
-import { labelSize, placeLabels } from './labels';
+import { readServiceGraph, type MapEdge, type MapNode } from './graph';
+import { COL_GAP, labelPoint, layoutGraph, NODE_H, NODE_W, routePath, type EdgeRoute, type Layout } from './layout';
+import { EDGE_FONT, fitText, levelOfDetail, NODE_FONT, SIDE_GAP, type EdgeLabelInput } from './labels';
+import { canvasMeasure } from './measure';
+import { ARROWS, firstSpot, nearestInDirection } from './keyboard';
+import { edgeAria, edgeLabel, edgeLines, KEYBOARD_HELP, nodeAria, nodeLines, nodeStats } from './describe';
 import { fitView, zoomAt, type View } from './viewport';
 import { edgeHref, edgeSeverity, nodeHref, type ServiceMapOptions, type Severity } from './types';
 
-interface Hover {
+interface Card {
   x: number;
   y: number;
   title: string;
   lines: Array<[string, string]>;
 }
 
+/** What has keyboard focus inside the map. */
+type Focused = { kind: 'node'; id: string } | { kind: 'edge'; id: string };
+
 function severityColor(theme: GrafanaTheme2, s: Severity): string {
   if (s === 'crit') return theme.colors.error.main;
   if (s === 'warn') return theme.colors.warning.main;
   if (s === 'ok') return theme.colors.success.main;
   return theme.colors.text.disabled;
-}
-
-function edgeLabel(e: MapEdge): [string, string] {
-  const first = e.p95Ms === undefined ? 'p95 –' : `p95 ${formatMs(e.p95Ms)}`;
-  const rest = [
-    e.ratePerSec === undefined ? undefined : formatRate(e.ratePerSec),
-    e.errorRatio ? `${formatRatio(e.errorRatio)} err` : undefined,
-    e.protocol,
-    e.networkTimeMs === undefined ? undefined : `net ${formatMs(e.networkTimeMs)}`,
-  ];
-  return [first, rest.filter((x) => x !== undefined).join(' · ')];
-}
-
-function edgeLines(e: MapEdge): Array<[string, string]> {
-  const lines: Array<[string, string]> = [];
-  if (e.protocol) lines.push(['Protocol', e.protocol]);
-  if (e.p50Ms !== undefined || e.p95Ms !== undefined || e.p99Ms !== undefined) {
-    lines.push(['Latency p50 / p95 / p99', [e.p50Ms, e.p95Ms, e.p99Ms].map((v) => (v === undefined ? '–' : formatMs(v))).join(' / ')]);
-  }
-  if (e.networkTimeMs !== undefined) lines.push(['Network time', formatMs(e.networkTimeMs)]);
-  const shown = new Set(['Protocol', 'p50 latency', 'p99 latency', 'Network time']);
-  return [...lines, ...e.details.filter(([k]) => !shown.has(k))];
 }
 
 /** Edge stroke width from its rate, log-scaled: busy calls stand out without hiding quiet ones. */
@@ -54,30 +38,47 @@ function cssString(v: string): string {
   return `"${v.replace(/["\\]/g, '\\$&').replace(/\n/g, '\\a ')}"`;
 }
 
-/** Fades every edge of this panel but the focused service's calls (in and out). */
-function focusCss(root: string, service: string): string {
-  const scope = `[data-servicemap-root=${cssString(root)}] [data-testid="servicemap-edge"]`;
-  const s = cssString(service);
-  return `${scope}{opacity:0.12}${scope}[data-client=${s}],${scope}[data-server=${s}]{opacity:1}`;
+/**
+ * Fades everything but the emphasised service, its calls and the services at
+ * their other ends (or one call and its two ends). A stylesheet, so that the
+ * 1,200 elements of a big map are not re-rendered on hover.
+ */
+function emphasisCss(root: string, nodes: readonly string[], edge: { source: string; target: string } | undefined, service: string | undefined): string {
+  const r = `[data-servicemap-root=${cssString(root)}]`;
+  const edges = `${r} [data-testid="servicemap-edge"],${r} [data-testid="servicemap-edge-label"]`;
+  const allNodes = `${r} [data-testid="servicemap-node"],${r} [data-testid="servicemap-node-label"]`;
+  let css = `${edges}{opacity:0.12}${allNodes}{opacity:0.3}`;
+  if (service !== undefined) {
+    const s = cssString(service);
+    css += `${r} [data-client=${s}],${r} [data-server=${s}]{opacity:1}`;
+  }
+  if (edge) css += `${r} [data-client=${cssString(edge.source)}][data-server=${cssString(edge.target)}]{opacity:1}`;
+  if (nodes.length > 0) css += `${nodes.map((n) => `${r} [data-node=${cssString(n)}]`).join(',')}{opacity:1}`;
+  return css;
 }
 
-/** Past this many edges, labels appear only when zoomed in enough to read them (hover always shows them). */
-const LABELS_ALWAYS_UP_TO = 150;
+/** Horizontal room an edge has for a label next to its anchor, drawing units. */
+function labelRoom(route: EdgeRoute): number {
+  if (route.self) return NODE_W / 2;
+  if (route.sameColumn) return COL_GAP / 2;
+  return COL_GAP;
+}
 
-function nodeLines(n: MapNode): Array<[string, string]> {
-  const lines: Array<[string, string]> = [['Kind', n.external ? 'external peer (not captured here)' : 'service']];
-  if (n.p95Ms !== undefined) lines.push(['p95 latency', formatMs(n.p95Ms)]);
-  if (n.ratePerSec !== undefined) lines.push(['Requests', formatRate(n.ratePerSec)]);
-  if (n.errorRatio !== undefined) lines.push(['Error ratio', formatRatio(n.errorRatio)]);
-  return [...lines, ...n.details.filter(([k]) => k !== 'Errors' || n.errorRatio === undefined)];
+function centreOf(layout: Layout, id: string): { x: number; y: number } {
+  const p = layout.positions.get(id)!;
+  return { x: p.x + NODE_W / 2, y: p.y + NODE_H / 2 };
 }
 
 export function ServiceMapPanel({ data, width, height, options, replaceVariables }: PanelProps<ServiceMapOptions>) {
   const theme = useTheme2();
-  const [hover, setHover] = useState<Hover | undefined>();
-  // The hovered service: its calls stay bright, the rest fade (a stylesheet, so 1,000 edges are not re-rendered).
-  const [focus, setFocus] = useState<string | undefined>();
+  const [hover, setHover] = useState<Card | undefined>();
+  // The hovered service: it and its neighbours stay bright, the rest fade.
+  const [hoverNode, setHoverNode] = useState<string | undefined>();
+  const [focused, setFocused] = useState<Focused | undefined>();
+  const [mapFocused, setMapFocused] = useState(false);
   const rootId = useId();
+  const rootRef = useRef<HTMLDivElement>(null);
+  const svgRef = useRef<SVGSVGElement>(null);
   const result = useMemo(() => readServiceGraph(data.series), [data.series]);
   const layout = useMemo(() => (result.ok ? layoutGraph(result.graph) : undefined), [result]);
   const TOOLBAR = 28;
@@ -89,95 +90,122 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   const view = userView ?? fit;
   const graph = result.ok ? result.graph : undefined;
   const font = theme.typography.fontFamily;
-  const showLabels = options.showEdgeLabels && graph !== undefined && (graph.edges.length <= LABELS_ALWAYS_UP_TO || view.k >= 0.9);
+  const measure = useMemo(() => canvasMeasure(font), [font]);
 
-  // Big maps: only labels that do not overlap another (busiest edges first); small maps label every edge.
-  const labelled = useMemo(() => {
-    if (!graph || !layout || graph.edges.length <= LABELS_ALWAYS_UP_TO) return undefined;
-    return placeLabels(
-      graph.edges.map((e) => {
-        const at = labelPoint(layout.routes.get(e.id)!);
-        const [l1, l2] = edgeLabel(e);
-        const size = labelSize(l1, l2);
-        return { id: e.id, x: at.x, y: at.y - 15, w: size.w, h: size.h, priority: e.ratePerSec ?? 0 };
-      }),
-    );
+  const byId = useMemo(() => new Map((graph?.nodes ?? []).map((n) => [n.id, n])), [graph]);
+  const edgeById = useMemo(() => new Map((graph?.edges ?? []).map((e) => [e.id, e])), [graph]);
+  const neighbours = useMemo(() => {
+    const m = new Map<string, { nodes: Set<string>; edges: MapEdge[] }>();
+    const at = (id: string) => m.get(id) ?? m.set(id, { nodes: new Set([id]), edges: [] }).get(id)!;
+    for (const e of graph?.edges ?? []) {
+      at(e.source).nodes.add(e.target);
+      at(e.target).nodes.add(e.source);
+      at(e.source).edges.push(e);
+      if (e.target !== e.source) at(e.target).edges.push(e);
+    }
+    return m;
+  }, [graph]);
+
+  const emphasisNode = focused?.kind === 'node' ? focused.id : focused === undefined ? hoverNode : undefined;
+  const emphasisEdge = focused?.kind === 'edge' ? edgeById.get(focused.id) : undefined;
+
+  // Which labels fit at this zoom: depends on the zoom, never on the pan (panning moves one transform).
+  const edgeInputs = useMemo<EdgeLabelInput[]>(() => {
+    if (!graph || !layout) return [];
+    return graph.edges.map((e) => {
+      const route = layout.routes.get(e.id)!;
+      const at = labelPoint(route);
+      return { id: e.id, x: at.x, y: at.y, lines: edgeLabel(e), ratePerSec: e.ratePerSec, errorRatio: e.errorRatio, room: labelRoom(route) };
+    });
   }, [graph, layout]);
+  // Hovering or focusing a service names it first, then the services it calls or is called by.
+  const pinnedKey = emphasisNode
+    ? [...(neighbours.get(emphasisNode)?.nodes ?? [emphasisNode])].sort().join('\n')
+    : emphasisEdge
+      ? [emphasisEdge.source, emphasisEdge.target].join('\n')
+      : '';
+  const lod = useMemo(() => {
+    if (!graph || !layout) return undefined;
+    return levelOfDetail({
+      nodes: graph.nodes.map((n) => ({ id: n.id, ...layout.positions.get(n.id)!, title: n.title, ratePerSec: n.ratePerSec, errorRatio: n.errorRatio })),
+      edges: edgeInputs,
+      nodeW: NODE_W,
+      nodeH: NODE_H,
+      k: view.k,
+      pinned: new Set(pinnedKey.split('\n').filter((x) => x !== '')),
+      primary: emphasisNode,
+      errorWarnRatio: options.errorWarnRatio,
+      errorCritRatio: options.errorCritRatio,
+      showEdgeLabels: options.showEdgeLabels,
+      measure,
+    });
+  }, [graph, layout, edgeInputs, view.k, pinnedKey, emphasisNode, options.errorWarnRatio, options.errorCritRatio, options.showEdgeLabels, measure]);
 
-  // The drawing depends on data, theme, options and label visibility, never on the view: panning moves one transform.
-  const drawing = useMemo(() => {
-    if (!graph || !layout) return null;
-    const open = (e: MapEdge) => locationService.push(replaceVariables(edgeHref(options.edgeLink, e.source, e.target)));
+  const actions = useMemo(() => {
+    const openEdge = (e: MapEdge) => locationService.push(replaceVariables(edgeHref(options.edgeLink, e.source, e.target)));
     const openNode = (n: MapNode) => locationService.push(replaceVariables(nodeHref(options.nodeLink, n.id)));
     const hoverAt = (ev: React.MouseEvent, title: string, lines: Array<[string, string]>) => {
       const box = (ev.currentTarget as Element).closest('[data-servicemap-root]')?.getBoundingClientRect();
       setHover({ x: ev.clientX - (box?.left ?? 0) + 12, y: ev.clientY - (box?.top ?? 0) + 12, title, lines });
     };
+    const edgeHandlers = (e: MapEdge) => ({
+      onClick: () => openEdge(e),
+      onMouseMove: (ev: React.MouseEvent) => hoverAt(ev, `${e.source} → ${e.target}`, [...edgeLines(e), ['Click', 'open traces of this edge']]),
+    });
+    const nodeHandlers = (n: MapNode) => ({
+      onClick: () => openNode(n),
+      onMouseMove: (ev: React.MouseEvent) => hoverAt(ev, n.title, [...nodeLines(n), ['Click', 'open traces of this service']]),
+      onMouseEnter: () => setHoverNode(n.id),
+      onMouseLeave: () => setHoverNode(undefined),
+    });
+    return { openEdge, openNode, edgeHandlers, nodeHandlers };
+  }, [options.edgeLink, options.nodeLink, replaceVariables]);
+
+  // The drawing depends on data, theme and options, never on the view or the labels: panning moves one transform.
+  const drawing = useMemo(() => {
+    if (!graph || !layout) return null;
+    const big = graph.edges.length > 150;
     return (
       <>
         {graph.edges.map((e) => {
           const route: EdgeRoute = layout.routes.get(e.id)!;
           const d = routePath(route);
           const sev = edgeSeverity(e.p95Ms, e.errorRatio, options);
-          const color = severityColor(theme, sev);
-          const [l1, l2] = edgeLabel(e);
-          const at = labelPoint(route);
-          const lines: Array<[string, string]> = [...edgeLines(e), ['Click', 'open traces of this edge']];
           return (
             <g
               key={e.id}
               data-testid="servicemap-edge"
+              data-edge={e.id}
               data-client={e.source}
               data-server={e.target}
               data-severity={sev}
               data-protocol={e.protocol ?? ''}
               role="link"
-              tabIndex={0}
-              aria-label={`Calls from ${e.source} to ${e.target}: ${l1}`}
-              style={{ cursor: 'pointer' }}
-              onClick={() => open(e)}
-              onKeyDown={(ev) => ev.key === 'Enter' && open(e)}
-              onMouseMove={(ev) => hoverAt(ev, `${e.source} → ${e.target}`, lines)}
+              tabIndex={-1}
+              aria-label={edgeAria(e)}
+              style={{ cursor: 'pointer', outline: 'none' }}
+              onFocus={() => setFocused({ kind: 'edge', id: e.id })}
+              onBlur={() => setFocused(undefined)}
+              {...actions.edgeHandlers(e)}
             >
               {/* A wide invisible stroke makes thin edges easy to hit. */}
               <path d={d} fill="none" stroke="transparent" strokeWidth={12} />
               <path
                 d={d}
                 fill="none"
-                stroke={color}
-                strokeOpacity={graph.edges.length > LABELS_ALWAYS_UP_TO ? 0.55 : 0.9}
+                stroke={severityColor(theme, sev)}
+                strokeOpacity={big ? 0.55 : 0.9}
                 strokeWidth={strokeFor(e.ratePerSec)}
                 // Calls back up a tier run right to left: the arrow sits at the path's start.
                 markerEnd={route.reversed ? undefined : `url(#wt-arrow-${sev})`}
                 markerStart={route.reversed ? `url(#wt-arrow-${sev})` : undefined}
                 strokeDasharray={route.reversed || route.sameColumn ? '6 3' : undefined}
               />
-              {showLabels && (labelled === undefined || labelled.has(e.id)) && (
-                <text
-                  data-testid="servicemap-edge-label"
-                  x={at.x}
-                  y={at.y - 4}
-                  textAnchor="middle"
-                  fontSize={11}
-                  fill={theme.colors.text.primary}
-                  stroke={theme.colors.background.primary}
-                  strokeWidth={4}
-                  paintOrder="stroke"
-                >
-                  <tspan x={at.x}>{l1}</tspan>
-                  {l2 && (
-                    <tspan x={at.x} dy={13} fill={theme.colors.text.secondary}>
-                      {l2}
-                    </tspan>
-                  )}
-                </text>
-              )}
             </g>
           );
         })}
         {graph.nodes.map((n) => {
           const p = layout.positions.get(n.id)!;
-          const errColor = n.errorRatio && n.errorRatio >= options.errorCritRatio ? theme.colors.error.main : theme.colors.text.secondary;
           return (
             <g
               key={n.id}
@@ -186,14 +214,12 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
               data-external={n.external ? 'true' : 'false'}
               transform={`translate(${p.x} ${p.y})`}
               role="link"
-              tabIndex={0}
-              aria-label={`${n.title}: open its traces`}
-              style={{ cursor: 'pointer' }}
-              onClick={() => openNode(n)}
-              onKeyDown={(ev) => ev.key === 'Enter' && openNode(n)}
-              onMouseMove={(ev) => hoverAt(ev, n.title, [...nodeLines(n), ['Click', 'open traces of this service']])}
-              onMouseEnter={() => setFocus(n.id)}
-              onMouseLeave={() => setFocus(undefined)}
+              tabIndex={-1}
+              aria-label={nodeAria(n)}
+              style={{ cursor: 'pointer', outline: 'none' }}
+              onFocus={() => setFocused({ kind: 'node', id: n.id })}
+              onBlur={() => setFocused(undefined)}
+              {...actions.nodeHandlers(n)}
             >
               <rect
                 width={NODE_W}
@@ -204,22 +230,120 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
                 strokeWidth={n.external ? 1.2 : 1.6}
                 strokeDasharray={n.external ? '5 4' : undefined}
               />
-              <text x={10} y={19} fontSize={13} fontWeight={500} fill={n.external ? theme.colors.text.secondary : theme.colors.text.primary}>
-                {n.title.length > 22 ? `${n.title.slice(0, 21)}…` : n.title}
-              </text>
-              <text x={10} y={37} fontSize={11} fill={errColor}>
-                {n.external
-                  ? 'external peer'
-                  : [n.p95Ms === undefined ? 'caller only' : `p95 ${formatMs(n.p95Ms)}`, n.ratePerSec ? formatRate(n.ratePerSec) : undefined, n.errorRatio ? `${formatRatio(n.errorRatio)} err` : undefined]
-                      .filter((x) => x !== undefined)
-                      .join(' · ')}
-              </text>
             </g>
           );
         })}
       </>
     );
-  }, [graph, layout, options, theme, showLabels, labelled, replaceVariables]);
+  }, [graph, layout, options, theme, actions]);
+
+  // Labels at a constant on-screen size: each is scaled by 1/k around its anchor, so only a zoom re-renders them, never a pan.
+  // Labels are drawn only near the view: a region 4 x 4 screens, on a grid of screen-sized cells, so a pan
+  // re-renders them only when it crosses a cell (zoomed in on a big map, most labels are far off screen).
+  const cellW = width / view.k;
+  const cellH = mapH / view.k;
+  const cellX = Math.floor(-view.x / view.k / cellW);
+  const cellY = Math.floor(-view.y / view.k / cellH);
+  const labels = useMemo(() => {
+    if (!graph || !layout || !lod) return null;
+    const [x0, x1, y0, y1] = [(cellX - 1) * cellW, (cellX + 3) * cellW, (cellY - 1) * cellH, (cellY + 3) * cellH];
+    const near = (x: number, y: number) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
+    const inv = `scale(${1 / view.k})`;
+    const halo = { stroke: theme.colors.background.primary, strokeWidth: 4, paintOrder: 'stroke' as const, strokeLinejoin: 'round' as const };
+    const boxW = NODE_W * view.k;
+    return (
+      <>
+        {/* Hidden from screen readers: each node's and edge's aria-label already says all a label shows. */}
+        <g data-testid="servicemap-edge-labels" aria-hidden="true">
+          {edgeInputs
+            .filter((e) => lod.edges.has(e.id) && near(e.x, e.y))
+            .map((l) => {
+              const e = edgeById.get(l.id)!;
+              return (
+                <g
+                  key={l.id}
+                  data-testid="servicemap-edge-label"
+                  data-edge={l.id}
+                  data-client={e.source}
+                  data-server={e.target}
+                  transform={`translate(${l.x} ${l.y})`}
+                  style={{ cursor: 'pointer' }}
+                  {...actions.edgeHandlers(e)}
+                >
+                  <text transform={inv} textAnchor="middle" fontSize={EDGE_FONT} fill={theme.colors.text.primary} {...halo}>
+                    <tspan x={0} y={-2}>
+                      {l.lines[0]}
+                    </tspan>
+                    {l.lines[1] && (
+                      <tspan x={0} y={EDGE_FONT} fill={theme.colors.text.secondary}>
+                        {l.lines[1]}
+                      </tspan>
+                    )}
+                  </text>
+                </g>
+              );
+            })}
+        </g>
+        <g data-testid="servicemap-node-labels" aria-hidden="true">
+          {graph.nodes
+            .filter((n) => {
+              const p = layout.positions.get(n.id)!;
+              return lod.nodes.has(n.id) && near(p.x + NODE_W / 2, p.y + NODE_H / 2);
+            })
+            .map((n) => {
+              const p = layout.positions.get(n.id)!;
+              const errColor = n.errorRatio && n.errorRatio >= options.errorCritRatio ? theme.colors.error.text : undefined;
+              const titleColor = n.external ? theme.colors.text.secondary : theme.colors.text.primary;
+              if (lod.nodeMode === 'full') {
+                return (
+                  <g key={n.id} data-testid="servicemap-node-label" data-node={n.id} transform={`translate(${p.x} ${p.y})`} style={{ cursor: 'pointer' }} {...actions.nodeHandlers(n)}>
+                    <text transform={inv} x={10} y={19} fontSize={NODE_FONT + 1} fontWeight={500} fill={titleColor}>
+                      {fitText(n.title, boxW - 16, NODE_FONT + 1, measure, true)}
+                    </text>
+                    <text transform={inv} x={10} y={37} fontSize={EDGE_FONT} fill={errColor ?? theme.colors.text.secondary}>
+                      {fitText(nodeStats(n), boxW - 16, EDGE_FONT, measure)}
+                    </text>
+                  </g>
+                );
+              }
+              const label = lod.nodes.get(n.id)!;
+              // Beside the box: anchored at its edge (drawing units), then a few px further (screen px).
+              const side = label.side === 'centre' ? 0 : label.side === 'right' ? 1 : -1;
+              return (
+                <g
+                  key={n.id}
+                  data-testid="servicemap-node-label"
+                  data-node={n.id}
+                  data-side={label.side}
+                  transform={`translate(${p.x + NODE_W / 2 + (side * NODE_W) / 2} ${p.y + NODE_H / 2})`}
+                  style={{ cursor: 'pointer' }}
+                  {...actions.nodeHandlers(n)}
+                >
+                  <text
+                    transform={inv}
+                    x={side * (SIDE_GAP + 3)}
+                    textAnchor={label.side === 'centre' ? 'middle' : label.side === 'right' ? 'start' : 'end'}
+                    dominantBaseline="central"
+                    fontSize={NODE_FONT}
+                    fontWeight={500}
+                    fill={errColor ?? titleColor}
+                    {...halo}
+                  >
+                    {label.text}
+                  </text>
+                </g>
+              );
+            })}
+        </g>
+      </>
+    );
+  }, [graph, layout, lod, view.k, cellX, cellY, cellW, cellH, theme, edgeInputs, edgeById, actions, options.errorCritRatio, measure]);
+
+  // The element to focus for a service, found in this panel only.
+  const nodeElement = useCallback(
+    (id: string) => rootRef.current?.querySelector<SVGGElement>(`[data-testid="servicemap-node"][data-node=${cssString(id)}]`) ?? undefined,
+    [],
+  );
 
   if (!result.ok || !layout || !graph) {
     return (
@@ -236,7 +360,74 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
     );
   }
   // Functional updates: several wheel or button events may arrive before a render.
-  const zoomBy = (f: number) => setUserView((prev) => zoomAt(prev ?? fit, f, width / 2, mapH / 2));
+  const zoomBy = (f: number, px = width / 2, py = mapH / 2) => setUserView((prev) => zoomAt(prev ?? fit, f, px, py));
+
+  /** Moves keyboard focus to a service, panning (never zooming) to bring it into view. */
+  const focusNode = (id: string) => {
+    const c = centreOf(layout, id);
+    const sx = view.x + c.x * view.k;
+    const sy = view.y + c.y * view.k;
+    const mx = Math.min(width / 3, (NODE_W * view.k) / 2 + 16);
+    const my = Math.min(mapH / 3, (NODE_H * view.k) / 2 + 16);
+    if (sx < mx || sx > width - mx || sy < my || sy > mapH - my) setUserView({ k: view.k, x: width / 2 - c.x * view.k, y: mapH / 2 - c.y * view.k });
+    setHover(undefined);
+    nodeElement(id)?.focus({ preventScroll: true });
+  };
+  const focusEdge = (e: MapEdge) => {
+    rootRef.current?.querySelector<SVGGElement>(`[data-testid="servicemap-edge"][data-edge=${cssString(e.id)}]`)?.focus({ preventScroll: true });
+    setHover(undefined);
+  };
+  const spots = graph.nodes.map((n) => ({ id: n.id, ...centreOf(layout, n.id) }));
+  const onKeyDown = (ev: React.KeyboardEvent) => {
+    const dir = ARROWS[ev.key];
+    const fromNode = focused?.kind === 'node' ? focused.id : focused?.kind === 'edge' ? edgeById.get(focused.id)?.source : undefined;
+    if (dir) {
+      ev.preventDefault();
+      const from = focused?.kind === 'edge' ? { id: '', ...labelPoint(layout.routes.get(focused.id)!) } : fromNode ? { id: fromNode, ...centreOf(layout, fromNode) } : undefined;
+      const to = from ? nearestInDirection(from, spots, dir) : firstSpot(spots);
+      if (to) focusNode(to);
+    } else if (ev.key === 'Enter' || ev.key === ' ') {
+      if (!focused) return;
+      ev.preventDefault();
+      if (focused.kind === 'node') actions.openNode(byId.get(focused.id)!);
+      else actions.openEdge(edgeById.get(focused.id)!);
+    } else if (ev.key === ']' || ev.key === '[') {
+      // Step through the calls of the focused service (or of the service the focused call starts from).
+      const own = fromNode ? neighbours.get(fromNode)?.edges ?? [] : [];
+      if (own.length === 0) return;
+      ev.preventDefault();
+      const i = focused?.kind === 'edge' ? own.findIndex((e) => e.id === focused.id) : -1;
+      const next = ev.key === ']' ? (i + 1) % own.length : i <= 0 ? own.length - 1 : i - 1;
+      focusEdge(own[next]!);
+    } else if (ev.key === 'Escape') {
+      ev.preventDefault();
+      setHover(undefined);
+      setHoverNode(undefined);
+      svgRef.current?.focus({ preventScroll: true });
+    } else if (ev.key === '+' || ev.key === '=' || ev.key === '-' || ev.key === '_') {
+      ev.preventDefault();
+      const c = focused?.kind === 'node' ? centreOf(layout, focused.id) : undefined;
+      zoomBy(ev.key === '+' || ev.key === '=' ? 1.25 : 0.8, c ? view.x + c.x * view.k : undefined, c ? view.y + c.y * view.k : undefined);
+    } else if (ev.key === '0') {
+      ev.preventDefault();
+      setUserView(undefined);
+    }
+  };
+
+  // Keyboard focus shows the same card as hovering, beside the focused service or call.
+  let card = hover;
+  if (!card && focused?.kind === 'node' && byId.has(focused.id)) {
+    const n = byId.get(focused.id)!;
+    const p = layout.positions.get(n.id)!;
+    card = { x: view.x + (p.x + NODE_W) * view.k + 10, y: TOOLBAR + view.y + p.y * view.k, title: n.title, lines: [...nodeLines(n), ['Enter', 'open traces of this service']] };
+  } else if (!card && focused?.kind === 'edge' && edgeById.has(focused.id)) {
+    const e = edgeById.get(focused.id)!;
+    const at = labelPoint(layout.routes.get(e.id)!);
+    card = { x: view.x + at.x * view.k + 12, y: TOOLBAR + view.y + at.y * view.k + 12, title: `${e.source} → ${e.target}`, lines: [...edgeLines(e), ['Enter', 'open traces of this edge']] };
+  }
+
+  const emphasisNodes = emphasisNode ? [...(neighbours.get(emphasisNode)?.nodes ?? [emphasisNode])] : emphasisEdge ? [emphasisEdge.source, emphasisEdge.target] : [];
+  const ringK = view.k;
   const button: React.CSSProperties = {
     background: theme.colors.secondary.main,
     color: theme.colors.secondary.text,
@@ -246,13 +437,17 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
     cursor: 'pointer',
     fontSize: theme.typography.bodySmall.fontSize,
   };
+  const helpId = `${rootId}-help`;
 
   return (
-    <div data-servicemap-root={rootId} style={{ position: 'relative', width, height, overflow: 'hidden' }} onMouseLeave={() => setHover(undefined)}>
-      {focus !== undefined && <style>{focusCss(rootId, focus)}</style>}
+    <div ref={rootRef} data-servicemap-root={rootId} style={{ position: 'relative', width, height, overflow: 'hidden' }} onMouseLeave={() => setHover(undefined)}>
+      {emphasisNodes.length > 0 && <style>{emphasisCss(rootId, emphasisNodes, emphasisEdge, emphasisNode)}</style>}
       <div style={{ height: TOOLBAR, display: 'flex', alignItems: 'center', gap: 6, fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.secondary }}>
         <span>
           {graph.nodes.length} services · {graph.edges.length} edges
+        </span>
+        <span data-testid="servicemap-label-count" data-nodes={lod?.nodes.size ?? 0} data-edges={lod?.edges.size ?? 0} style={{ color: theme.colors.text.disabled }}>
+          · {lod?.nodes.size ?? 0} labelled
         </span>
         <span style={{ flex: 1 }} />
         <span data-testid="servicemap-zoom">{Math.round(view.k * 100)}%</span>
@@ -266,17 +461,33 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
           Fit
         </button>
       </div>
+      <div id={helpId} style={{ position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)' }}>
+        {KEYBOARD_HELP}
+      </div>
       <svg
+        ref={svgRef}
         data-testid="servicemap"
         width={width}
         height={mapH}
-        style={{ display: 'block', fontFamily: font, cursor: 'grab', touchAction: 'none' }}
-        role="img"
+        tabIndex={0}
+        style={{
+          display: 'block',
+          fontFamily: font,
+          cursor: 'grab',
+          touchAction: 'none',
+          outline: mapFocused ? `2px solid ${theme.colors.primary.main}` : 'none',
+          outlineOffset: -2,
+        }}
+        role="group"
+        aria-roledescription="service map"
         aria-label={`Service map: ${graph.nodes.length} services, ${graph.edges.length} edges`}
+        aria-describedby={helpId}
+        onFocus={(ev) => setMapFocused(ev.target === ev.currentTarget)}
+        onBlur={() => setMapFocused(false)}
+        onKeyDown={onKeyDown}
         onWheel={(ev) => {
           const box = ev.currentTarget.getBoundingClientRect();
-          const [px, py, f] = [ev.clientX - box.left, ev.clientY - box.top, ev.deltaY < 0 ? 1.15 : 1 / 1.15];
-          setUserView((prev) => zoomAt(prev ?? fit, f, px, py));
+          zoomBy(ev.deltaY < 0 ? 1.15 : 1 / 1.15, ev.clientX - box.left, ev.clientY - box.top);
         }}
         onPointerDown={(ev) => {
           // Only a drag on the background pans: clicks on nodes and edges stay clicks.
@@ -300,15 +511,45 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
         <rect data-pan="" width={width} height={mapH} fill="transparent" />
         <g data-testid="servicemap-viewport" transform={`translate(${view.x} ${view.y}) scale(${view.k})`}>
           {drawing}
+          {labels}
+          {focused?.kind === 'node' && layout.positions.has(focused.id) && (
+            // The focus ring: a constant 3 px on screen whatever the zoom.
+            <rect
+              data-testid="servicemap-focus-ring"
+              data-node={focused.id}
+              x={layout.positions.get(focused.id)!.x - 4 / ringK}
+              y={layout.positions.get(focused.id)!.y - 4 / ringK}
+              width={NODE_W + 8 / ringK}
+              height={NODE_H + 8 / ringK}
+              rx={10}
+              fill="none"
+              stroke={theme.colors.primary.main}
+              strokeWidth={3}
+              vectorEffect="non-scaling-stroke"
+              pointerEvents="none"
+            />
+          )}
+          {focused?.kind === 'edge' && layout.routes.has(focused.id) && (
+            <path
+              data-testid="servicemap-focus-ring"
+              data-edge={focused.id}
+              d={routePath(layout.routes.get(focused.id)!)}
+              fill="none"
+              stroke={theme.colors.primary.main}
+              strokeWidth={4}
+              vectorEffect="non-scaling-stroke"
+              pointerEvents="none"
+            />
+          )}
         </g>
       </svg>
-      {hover && (
+      {card && (
         <div
           data-testid="servicemap-tooltip"
           style={{
             position: 'absolute',
-            left: Math.min(hover.x, Math.max(0, width - 280)),
-            top: Math.min(hover.y, Math.max(0, height - 200)),
+            left: Math.max(0, Math.min(card.x, width - 280)),
+            top: Math.max(0, Math.min(card.y, height - 200)),
             maxWidth: 280,
             pointerEvents: 'none',
             background: theme.colors.background.elevated ?? theme.colors.background.secondary,
@@ -320,8 +561,8 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
             fontSize: theme.typography.bodySmall.fontSize,
           }}
         >
-          <div style={{ fontWeight: theme.typography.fontWeightMedium, marginBottom: 4 }}>{hover.title}</div>
-          {hover.lines.map(([k, v]) => (
+          <div style={{ fontWeight: theme.typography.fontWeightMedium, marginBottom: 4 }}>{card.title}</div>
+          {card.lines.map(([k, v]) => (
             <div key={k} style={{ display: 'flex', justifyContent: 'space-between', gap: 12 }}>
               <span style={{ color: theme.colors.text.secondary }}>{k}</span>
               <span>{v}</span>

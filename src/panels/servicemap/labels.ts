@@ -1,12 +1,15 @@
 /**
- * Edge-label decluttering for big maps: labels are placed greedily, busiest
- * edge first, and a label that would overlap one already placed is left out
- * (its edge's hover card still has every figure). Deterministic: ties by id.
- * Pure; a spatial grid keeps it near-linear for 1,000 labels.
+ * Label level-of-detail for the service map. Labels are drawn at a constant
+ * on-screen size whatever the zoom, so whether one fits is a question asked
+ * in screen pixels: a box is placed greedily, most important first, and left
+ * out when it would overlap a box already placed (or an obstacle such as a
+ * node's box). Deterministic (ties by id), so the same data and zoom label
+ * the same things; a spatial grid keeps it near-linear for 1,000 labels.
+ * Pure: no DOM, widths come from a measuring function the caller supplies.
  */
 export interface LabelBox {
   id: string;
-  /** Centre x and top y of the label, in drawing coordinates. */
+  /** Centre x and top y of the label, in the coordinates the boxes are compared in. */
   x: number;
   y: number;
   w: number;
@@ -16,27 +19,211 @@ export interface LabelBox {
 
 const CELL = 64;
 
-export function placeLabels(boxes: readonly LabelBox[]): Set<string> {
-  const order = [...boxes].sort((a, b) => b.priority - a.priority || a.id.localeCompare(b.id));
-  const grid = new Map<string, LabelBox[]>();
-  const placed = new Set<string>();
-  const cells = (b: LabelBox) => {
+/** Boxes placed so far, on a spatial grid; `gap` is the clear space kept between two boxes. */
+export class LabelGrid {
+  private readonly grid = new Map<string, LabelBox[]>();
+  constructor(private readonly gap = 0) {}
+
+  private cells(b: LabelBox): string[] {
+    const g = this.gap;
     const out: string[] = [];
-    for (let cx = Math.floor((b.x - b.w / 2) / CELL); cx <= Math.floor((b.x + b.w / 2) / CELL); cx++)
-      for (let cy = Math.floor(b.y / CELL); cy <= Math.floor((b.y + b.h) / CELL); cy++) out.push(`${cx},${cy}`);
+    for (let cx = Math.floor((b.x - b.w / 2 - g) / CELL); cx <= Math.floor((b.x + b.w / 2 + g) / CELL); cx++)
+      for (let cy = Math.floor((b.y - g) / CELL); cy <= Math.floor((b.y + b.h + g) / CELL); cy++) out.push(`${cx},${cy}`);
     return out;
-  };
-  const overlaps = (a: LabelBox, b: LabelBox) => Math.abs(a.x - b.x) * 2 < a.w + b.w && a.y < b.y + b.h && b.y < a.y + a.h;
-  for (const b of order) {
-    const keys = cells(b);
-    if (keys.some((k) => (grid.get(k) ?? []).some((o) => overlaps(b, o)))) continue;
+  }
+
+  fits(b: LabelBox): boolean {
+    const g = this.gap;
+    const overlaps = (o: LabelBox) => Math.abs(b.x - o.x) * 2 < b.w + o.w + 2 * g && b.y < o.y + o.h + g && o.y < b.y + b.h + g;
+    return !this.cells(b).some((k) => (this.grid.get(k) ?? []).some(overlaps));
+  }
+
+  add(b: LabelBox): void {
+    for (const k of this.cells(b)) (this.grid.get(k) ?? this.grid.set(k, []).get(k)!).push(b);
+  }
+}
+
+function byPriority(a: { id: string; priority: number }, b: { id: string; priority: number }): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * Greedy placement: ids of the boxes kept. `blocked` boxes are in place
+ * before any label (their ids are not returned).
+ */
+export function placeLabels(boxes: readonly LabelBox[], blocked: readonly LabelBox[] = [], gap = 0): Set<string> {
+  const grid = new LabelGrid(gap);
+  for (const b of blocked) grid.add(b);
+  const placed = new Set<string>();
+  for (const b of [...boxes].sort(byPriority)) {
+    if (!grid.fits(b)) continue;
     placed.add(b.id);
-    for (const k of keys) (grid.get(k) ?? grid.set(k, []).get(k)!).push(b);
+    grid.add(b);
   }
   return placed;
 }
 
-/** Approximate size of a two-line label at 11 px (no DOM measuring in a pure layout step). */
-export function labelSize(l1: string, l2: string): { w: number; h: number } {
-  return { w: Math.max(l1.length, l2.length) * 6.2 + 6, h: l2 ? 28 : 15 };
+/** Width of a line of text at a font size, px: the caller's measure, else an estimate for proportional sans-serif text. */
+export type Measure = (text: string, fontPx: number, bold?: boolean) => number;
+
+export const estimateWidth: Measure = (text, fontPx, bold = false) => text.length * fontPx * (bold ? 0.6 : 0.56);
+
+/** Approximate size of a two-line edge label at 11 px (kept for callers without a measure). */
+export function labelSize(l1: string, l2: string, measure: Measure = estimateWidth): { w: number; h: number } {
+  return { w: Math.max(measure(l1, 11), measure(l2, 11)) + 6, h: l2 ? 28 : 15 };
+}
+
+export interface NodeLabelInput {
+  id: string;
+  /** Top-left of the node's box, drawing coordinates. */
+  x: number;
+  y: number;
+  title: string;
+  ratePerSec?: number;
+  errorRatio?: number;
+}
+
+export interface EdgeLabelInput {
+  id: string;
+  /** Anchor (centre of the label's first line), drawing coordinates. */
+  x: number;
+  y: number;
+  lines: [string, string];
+  ratePerSec?: number;
+  errorRatio?: number;
+  /** Horizontal room the edge has for its label, drawing units (the gap between columns). */
+  room: number;
+}
+
+export interface LodInput {
+  nodes: readonly NodeLabelInput[];
+  edges: readonly EdgeLabelInput[];
+  nodeW: number;
+  nodeH: number;
+  /** Zoom: screen px per drawing unit. */
+  k: number;
+  /** Services labelled first whatever their traffic (the hovered or focused one's neighbours, a focused call's ends). */
+  pinned: ReadonlySet<string>;
+  /** The hovered or focused service: labelled before anything else. */
+  primary?: string;
+  errorWarnRatio: number;
+  errorCritRatio: number;
+  showEdgeLabels: boolean;
+  measure: Measure;
+}
+
+/** How a node is labelled: the full card inside its box when the box is big enough on screen, else its name beside it. */
+export type NodeLabelMode = 'full' | 'compact';
+
+/** Where a compact label sits: on its box, or beside it (right or left) when the centre is taken. */
+export type LabelSide = 'centre' | 'right' | 'left';
+
+export interface NodeLabel {
+  /** The title as shown (shortened when long). */
+  text: string;
+  side: LabelSide;
+}
+
+export interface Lod {
+  nodeMode: NodeLabelMode;
+  /** Node ids labelled. */
+  nodes: Map<string, NodeLabel>;
+  edges: Set<string>;
+}
+
+/** Screen px between a box and a label beside it. */
+export const SIDE_GAP = 3;
+
+export const NODE_FONT = 12;
+export const EDGE_FONT = 11;
+/** Screen px kept clear between two labels. */
+export const LABEL_GAP = 3;
+/** A compact label never grows past this many px (a long name is shortened with an ellipsis). */
+const MAX_COMPACT_W = 150;
+/** The node box must be at least this tall on screen to hold the two-line card at constant size. */
+const FULL_MIN_H = 40;
+
+/**
+ * Importance: pinned first, then services or calls over the error thresholds,
+ * then traffic. Rates are bucketed (quarter-decades) so that the small
+ * changes between two refreshes do not swap which of two neighbours is
+ * labelled: the id breaks ties, the same way every time.
+ */
+export function importance(rate: number | undefined, errorRatio: number | undefined, pinned: boolean, warn: number, crit: number): number {
+  const tier = pinned ? 3 : errorRatio !== undefined && errorRatio > 0 && errorRatio >= crit ? 2 : errorRatio !== undefined && errorRatio > 0 && errorRatio >= warn ? 1 : 0;
+  const bucket = rate === undefined || rate <= 0 ? 0 : Math.max(0, Math.round(Math.log10(rate) * 4) + 40);
+  return tier * 1000 + bucket;
+}
+
+/** Shortens a name to at most `maxW` px with an ellipsis. */
+export function fitText(text: string, maxW: number, fontPx: number, measure: Measure, bold = false): string {
+  if (measure(text, fontPx, bold) <= maxW) return text;
+  let lo = 0;
+  let hi = text.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (measure(`${text.slice(0, mid)}…`, fontPx, bold) <= maxW) lo = mid;
+    else hi = mid - 1;
+  }
+  return `${text.slice(0, lo)}…`;
+}
+
+/**
+ * Which nodes and edges carry a label at zoom `k`. Boxes are compared in
+ * screen pixels (drawing coordinates times k; panning moves every label
+ * alike, so the answer does not depend on the pan). Node labels go first,
+ * then edge labels, which also keep clear of every node's box and only
+ * appear where the edge has the room for them.
+ */
+export function levelOfDetail(inp: LodInput): Lod {
+  const { k, measure } = inp;
+  const boxW = inp.nodeW * k;
+  const boxH = inp.nodeH * k;
+  const nodeMode: NodeLabelMode = boxH >= FULL_MIN_H && boxW >= 90 ? 'full' : 'compact';
+  const nodes = new Map<string, NodeLabel>();
+  const nodeBoxes: LabelBox[] = inp.nodes.map((n) => ({ id: n.id, x: (n.x + inp.nodeW / 2) * k, y: n.y * k, w: boxW, h: boxH, priority: 0 }));
+  const placedLabels: LabelBox[] = [];
+  if (nodeMode === 'full') {
+    // Every card fits inside its own box, and boxes never overlap (the layout's guarantee).
+    for (const n of inp.nodes) nodes.set(n.id, { text: n.title, side: 'centre' });
+  } else {
+    const grid = new LabelGrid(LABEL_GAP);
+    const order = inp.nodes
+      .map((n) => ({ n, id: n.id, priority: n.id === inp.primary ? Infinity : importance(n.ratePerSec, n.errorRatio, inp.pinned.has(n.id), inp.errorWarnRatio, inp.errorCritRatio) }))
+      .sort(byPriority);
+    const h = NODE_FONT + 4;
+    for (const { n } of order) {
+      const text = fitText(n.title, MAX_COMPACT_W, NODE_FONT, measure, true);
+      const w = measure(text, NODE_FONT, true) + 6;
+      const cx = (n.x + inp.nodeW / 2) * k;
+      const y = (n.y + inp.nodeH / 2) * k - h / 2;
+      // On its own box first; else beside it, where the name still points at its service.
+      const tries: Array<[LabelSide, number]> = [
+        ['centre', cx],
+        ['right', cx + boxW / 2 + SIDE_GAP + w / 2],
+        ['left', cx - boxW / 2 - SIDE_GAP - w / 2],
+      ];
+      for (const [side, x] of tries) {
+        const b: LabelBox = { id: n.id, x, y, w, h, priority: 0 };
+        if (!grid.fits(b)) continue;
+        grid.add(b);
+        placedLabels.push(b);
+        nodes.set(n.id, { text, side });
+        break;
+      }
+    }
+  }
+  const edges = new Set<string>();
+  if (inp.showEdgeLabels) {
+    const cands: LabelBox[] = [];
+    for (const e of inp.edges) {
+      const w = Math.max(measure(e.lines[0], EDGE_FONT), measure(e.lines[1], EDGE_FONT)) + 6;
+      // Only where the edge has the room: a label wider than its edge's gap would sit on the boxes either side.
+      if (w > e.room * k) continue;
+      const h = e.lines[1] ? 2 * EDGE_FONT + 4 : EDGE_FONT + 4;
+      cands.push({ id: e.id, x: e.x * k, y: e.y * k - EDGE_FONT, w, h, priority: importance(e.ratePerSec, e.errorRatio, false, inp.errorWarnRatio, inp.errorCritRatio) });
+    }
+    for (const id of placeLabels(cands, [...nodeBoxes, ...placedLabels], LABEL_GAP)) edges.add(id);
+  }
+  return { nodeMode, nodes, edges };
 }

@@ -32,6 +32,10 @@ export interface RowProps {
   match: boolean;
   activeMatch: boolean;
   selected: boolean;
+  /** The keyboard cursor's row: the grid's one tab stop. */
+  cursor: boolean;
+  /** Draw the focus ring (the cursor row while the grid has keyboard focus). */
+  focusRing: boolean;
   showCriticalPath: boolean;
   showNetworkGaps: boolean;
   onToggle(spanId: string): void;
@@ -76,9 +80,15 @@ function RowImpl(p: RowProps) {
       data-match={p.match ? 'true' : 'false'}
       data-inferred={inferred ? 'true' : 'false'}
       role="row"
+      tabIndex={p.cursor ? 0 : -1}
+      aria-level={row.depth + 1}
+      aria-expanded={row.childCount > 0 ? !p.collapsed : undefined}
       aria-selected={p.selected}
+      aria-label={`${row.service} ${row.kind || 'span'} ${row.operation}, ${fmtMs(row.durationMs)}${row.error ? ', error' : ''}${gap ? `, network ${fmtMs(gap.totalMs)}` : ''}`}
       onClick={() => p.onSelect(row.spanId)}
       style={{
+        outline: p.focusRing ? `2px solid ${theme.colors.primary.main}` : 'none',
+        outlineOffset: -2,
         position: 'absolute',
         top: p.top,
         left: 0,
@@ -113,6 +123,8 @@ function RowImpl(p: RowProps) {
         {row.childCount > 0 ? (
           <button
             data-testid="waterfall-toggle"
+            // Not a tab stop of its own: Left and Right on the row do the same.
+            tabIndex={-1}
             aria-label={p.collapsed ? `Expand ${row.descendants} spans` : 'Collapse'}
             aria-expanded={!p.collapsed}
             onClick={(ev) => {

@@ -1,4 +1,4 @@
-import React, { useCallback, useMemo, useRef, useState } from 'react';
+import React, { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { type GrafanaTheme2, type PanelProps } from '@grafana/data';
 import { useTheme2 } from '@grafana/ui';
 import { Details } from './Details';
@@ -6,6 +6,7 @@ import { fmtMs } from './format';
 import { Row } from './Row';
 import { readWaterfall, type Waterfall } from './tree';
 import type { WaterfallOptions } from './types';
+import { rowKeyAction } from './keys';
 import { allParents, hiddenMatches, revealMatches, rowWindow, searchRows, visibleRows } from './view';
 
 const TOOLBAR_H = 32;
@@ -43,6 +44,11 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
   const [selected, setSelected] = useState<string | undefined>();
   const [scrollTop, setScrollTop] = useState(0);
   const scroller = useRef<HTMLDivElement>(null);
+  const search = useRef<HTMLInputElement>(null);
+  // The keyboard cursor (a span id, so it survives collapsing), and whether the grid has focus (the ring shows only then).
+  const [cursorId, setCursorId] = useState<string | undefined>();
+  const [gridFocused, setGridFocused] = useState(false);
+  const focusCursor = useRef(false);
 
   const matches = useMemo(() => searchRows(rows, query), [rows, query]);
   // Matches are never hidden in a collapsed subtree: their ancestors open while the search lasts.
@@ -72,7 +78,75 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
       return next;
     });
   }, []);
-  const onSelect = useCallback((id: string) => setSelected((prev) => (prev === id ? undefined : id)), []);
+  const onSelect = useCallback((id: string) => {
+    setCursorId(id);
+    setSelected((prev) => (prev === id ? undefined : id));
+  }, []);
+  // The cursor's row in view; a cursor inside a collapsed subtree falls back to the first row.
+  const cursorAt = useMemo(() => {
+    const i = cursorId === undefined ? -1 : shown.findIndex((r) => r.spanId === cursorId);
+    return Math.max(0, i);
+  }, [shown, cursorId]);
+  const cursorSpan = shown[cursorAt]?.spanId;
+
+  /** Scrolls a row into view now (the row window follows at once, so the row is in the DOM to take focus). */
+  const reveal = (i: number) => {
+    const el = scroller.current;
+    if (!el) return;
+    const top = i * rowH;
+    let next = el.scrollTop;
+    if (top < next) next = top;
+    else if (top + rowH > next + bodyH) next = top + rowH - bodyH;
+    if (next !== el.scrollTop) {
+      el.scrollTop = next;
+      setScrollTop(next);
+    }
+  };
+  const moveCursor = (i: number) => {
+    reveal(i);
+    focusCursor.current = true;
+    setCursorId(shown[i]!.spanId);
+  };
+  // Focus follows the cursor once its row is rendered (it may have just scrolled into the window); a layout
+  // effect, so focus has moved before the key's task ends (the next key press lands on the new row).
+  useLayoutEffect(() => {
+    if (!focusCursor.current || cursorSpan === undefined) return;
+    focusCursor.current = false;
+    scroller.current?.querySelector<HTMLElement>(`[data-testid="waterfall-row"][data-span="${CSS.escape(cursorSpan)}"]`)?.focus({ preventScroll: true });
+  });
+
+  const onGridKey = (ev: React.KeyboardEvent) => {
+    if (ev.target instanceof HTMLInputElement) return;
+    if (ev.key === 'Escape') {
+      if (selected === undefined) return;
+      ev.preventDefault();
+      setSelected(undefined);
+      focusCursor.current = true;
+      return;
+    }
+    const action = rowKeyAction(shown, shownCollapsed, cursorAt, ev.key, Math.max(1, Math.floor(bodyH / rowH) - 1));
+    if (action.kind === 'none') return;
+    ev.preventDefault();
+    if (action.kind === 'move') moveCursor(action.to);
+    else if (action.kind === 'open') setSelected(action.spanId);
+    else if (action.kind === 'collapse' || action.kind === 'expand') {
+      onToggle(action.spanId);
+      focusCursor.current = true;
+    }
+  };
+  const onPanelKey = (ev: React.KeyboardEvent) => {
+    // "/" jumps to the search box (as in Grafana and most web apps), unless the user is typing.
+    if (ev.key === '/' && !(ev.target instanceof HTMLInputElement)) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      search.current?.focus();
+      search.current?.select();
+    } else if (ev.key === 'Escape' && selected !== undefined && !(ev.target instanceof HTMLInputElement)) {
+      ev.preventDefault();
+      setSelected(undefined);
+    }
+  };
+  const cursorRendered = cursorAt >= win.first && cursorAt < win.last;
   const goTo = (k: number) => {
     if (matchPositions.length === 0) return;
     const n = ((k % matchPositions.length) + matchPositions.length) % matchPositions.length;
@@ -97,6 +171,7 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
       data-testid="waterfall"
       data-trace={traceId}
       data-spans={rows.length}
+      onKeyDown={onPanelKey}
       style={{ width, height, display: 'flex', flexDirection: 'column', fontSize: theme.typography.bodySmall.fontSize, color: theme.colors.text.primary }}
     >
       <div style={{ height: TOOLBAR_H, display: 'flex', alignItems: 'center', gap: 8, padding: '0 8px', borderBottom: `1px solid ${theme.colors.border.weak}`, flex: 'none' }}>
@@ -108,6 +183,7 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
           data-testid="waterfall-search"
           aria-label="Search spans in this trace"
           placeholder="Search service, operation, attribute…"
+          ref={search}
           value={query}
           onChange={(e) => {
             const value = e.target.value;
@@ -120,7 +196,15 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
             const top = first * rowH;
             if (top < scroller.current.scrollTop || top > scroller.current.scrollTop + bodyH - rowH) scroller.current.scrollTop = Math.max(0, top - bodyH / 2);
           }}
-          onKeyDown={(e) => e.key === 'Enter' && goTo(active + (e.shiftKey ? -1 : 1))}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') goTo(active + (e.shiftKey ? -1 : 1));
+            else if (e.key === 'Escape' || e.key === 'ArrowDown') {
+              // Back to the rows, at the active match when there is one.
+              e.preventDefault();
+              const at = activeSpan === undefined ? cursorAt : Math.max(0, shown.findIndex((r) => r.spanId === activeSpan));
+              if (shown.length > 0) moveCursor(at);
+            }
+          }}
           style={{
             flex: '1 1 160px',
             minWidth: 100,
@@ -180,8 +264,17 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
       <div
         ref={scroller}
         data-testid="waterfall-body"
-        role="grid"
+        role="treegrid"
+        aria-label={`Spans of trace ${traceId}`}
         aria-rowcount={shown.length}
+        // A tab stop only while the cursor's row is scrolled out of the DOM; focusing it brings that row back.
+        tabIndex={cursorRendered ? -1 : 0}
+        onFocus={(ev) => {
+          setGridFocused(true);
+          if (ev.target === ev.currentTarget && shown.length > 0) moveCursor(cursorAt);
+        }}
+        onBlur={() => setGridFocused(false)}
+        onKeyDown={onGridKey}
         onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
         style={{ height: bodyH, overflowY: 'auto', overflowX: 'hidden', position: 'relative', flex: 'none' }}
       >
@@ -204,6 +297,8 @@ function TraceView({ waterfall, width, height, options, theme }: TraceViewProps)
                 match={matches.has(r.spanId)}
                 activeMatch={activeSpan === r.spanId}
                 selected={selected === r.spanId}
+                cursor={cursorSpan === r.spanId}
+                focusRing={gridFocused && cursorSpan === r.spanId}
                 showCriticalPath={options.showCriticalPath}
                 showNetworkGaps={options.showNetworkGaps}
                 onToggle={onToggle}

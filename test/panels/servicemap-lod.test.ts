@@ -1,0 +1,171 @@
+/**
+ * The service map's pure level-of-detail and keyboard helpers: label
+ * placement by importance without overlaps at constant screen size, more
+ * labels as the zoom grows, stability, and the directional nearest service.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { readServiceGraph } from '../../src/panels/servicemap/graph.js';
+import { COL_GAP, labelPoint, layoutGraph, NODE_H, NODE_W } from '../../src/panels/servicemap/layout.js';
+import { estimateWidth, fitText, importance, levelOfDetail, placeLabels, type LodInput } from '../../src/panels/servicemap/labels.js';
+import { firstSpot, nearestInDirection, type Spot } from '../../src/panels/servicemap/keyboard.js';
+import { edgeAria, edgeLabel, nodeAria } from '../../src/panels/servicemap/describe.js';
+import { fitView } from '../../src/panels/servicemap/viewport.js';
+import { syntheticGraphFrames } from '../../src/preview/synthetic.js';
+
+let cached: { graph: import('../../src/panels/servicemap/graph.js').ServiceGraph; layout: ReturnType<typeof layoutGraph> } | undefined;
+function bigMap() {
+  if (cached) return cached;
+  const r = readServiceGraph(syntheticGraphFrames(200, 1000));
+  assert.ok(r.ok);
+  const layout = layoutGraph(r.graph);
+  cached = { graph: r.graph, layout };
+  return cached;
+}
+
+function lodInput(k: number, pinned: string[] = [], primary?: string): LodInput {
+  const { graph, layout } = bigMap();
+  return {
+    nodes: graph.nodes.map((n) => ({ id: n.id, ...layout.positions.get(n.id)!, title: n.title, ratePerSec: n.ratePerSec, errorRatio: n.errorRatio })),
+    edges: graph.edges.map((e) => {
+      const at = labelPoint(layout.routes.get(e.id)!);
+      return { id: e.id, x: at.x, y: at.y, lines: edgeLabel(e), ratePerSec: e.ratePerSec, errorRatio: e.errorRatio, room: COL_GAP };
+    }),
+    nodeW: NODE_W,
+    nodeH: NODE_H,
+    k,
+    pinned: new Set(pinned),
+    primary,
+    errorWarnRatio: 0.01,
+    errorCritRatio: 0.05,
+    showEdgeLabels: true,
+    measure: estimateWidth,
+  };
+}
+
+test('placeLabels keeps the most important of two overlapping labels, respects obstacles and the gap', () => {
+  const a = { id: 'a', x: 0, y: 0, w: 40, h: 10, priority: 1 };
+  const b = { id: 'b', x: 20, y: 5, w: 40, h: 10, priority: 2 };
+  const c = { id: 'c', x: 200, y: 0, w: 40, h: 10, priority: 0 };
+  assert.deepEqual([...placeLabels([a, b, c])].sort(), ['b', 'c']);
+  assert.deepEqual([...placeLabels([a, c], [{ ...c, id: 'wall' }])], ['a']);
+  // 2 px apart: kept without a gap, dropped with a 3 px gap.
+  const d = { id: 'd', x: 42, y: 0, w: 40, h: 10, priority: 0 };
+  assert.equal(placeLabels([a, d]).size, 2);
+  assert.equal(placeLabels([a, d], [], 3).size, 1);
+});
+
+test('importance: pinned over critical errors over warnings over traffic; small rate changes do not reorder', () => {
+  assert.ok(importance(1, 0, true, 0.01, 0.05) > importance(1e6, 0.5, false, 0.01, 0.05));
+  assert.ok(importance(0.1, 0.06, false, 0.01, 0.05) > importance(1e6, 0.02, false, 0.01, 0.05));
+  assert.ok(importance(0.1, 0.02, false, 0.01, 0.05) > importance(1e6, 0, false, 0.01, 0.05));
+  assert.ok(importance(100, 0, false, 0.01, 0.05) > importance(10, 0, false, 0.01, 0.05));
+  assert.equal(importance(100, 0, false, 0.01, 0.05), importance(101, 0, false, 0.01, 0.05));
+});
+
+test('fitText shortens long names with an ellipsis to the width asked', () => {
+  assert.equal(fitText('orders', 100, 12, estimateWidth), 'orders');
+  const s = fitText('a-very-long-service-name-indeed', 80, 12, estimateWidth);
+  assert.match(s, /…$/);
+  assert.ok(estimateWidth(s, 12) <= 80);
+});
+
+test('200 services at the fitted view: labels at 12 px without overlaps, most important first, more as the zoom grows (times printed)', (t) => {
+  const { layout } = bigMap();
+  const fit = fitView(layout.width, layout.height + NODE_H, 1248, 612);
+  const counts: string[] = [];
+  let last = -1;
+  for (const k of [fit.k, fit.k * 1.5, fit.k * 2.25, fit.k * 3.4, 1]) {
+    const inp = lodInput(k);
+    const t0 = performance.now();
+    const lod = levelOfDetail(inp);
+    const ms = performance.now() - t0;
+    counts.push(`k=${k.toFixed(3)}: ${lod.nodes.size} nodes, ${lod.edges.size} edges labelled (${ms.toFixed(1)} ms)`);
+    assert.ok(lod.nodes.size >= last, `more or as many labels when zooming in (${lod.nodes.size} < ${last})`);
+    last = lod.nodes.size;
+    if (lod.nodeMode === 'compact') {
+      // The boxes the placement kept, in screen px, do not overlap.
+      const boxes = inp.nodes
+        .filter((n) => lod.nodes.has(n.id))
+        .map((n) => {
+          const l = lod.nodes.get(n.id)!;
+          const w = estimateWidth(l.text, 12, true) + 6;
+          const shift = l.side === 'centre' ? 0 : (l.side === 'right' ? 1 : -1) * ((NODE_W * k) / 2 + 3 + w / 2);
+          return { x: (n.x + NODE_W / 2) * k + shift, y: (n.y + NODE_H / 2) * k, w };
+        });
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i]!, boxes[j]!];
+          assert.ok(Math.abs(a.x - b.x) * 2 >= a.w + b.w || Math.abs(a.y - b.y) >= 16, 'no two node labels overlap');
+        }
+    }
+  }
+  t.diagnostic(counts.join('; '));
+  const atFit = levelOfDetail(lodInput(fit.k));
+  assert.equal(atFit.nodeMode, 'compact');
+  assert.ok(atFit.nodes.size >= 40, `${atFit.nodes.size} labelled at fit`);
+  assert.ok(atFit.nodes.size < 200);
+  // At full size every service shows its card.
+  assert.equal(levelOfDetail(lodInput(1)).nodeMode, 'full');
+  assert.equal(levelOfDetail(lodInput(1)).nodes.size, 200);
+  // Edge labels appear only where they fit: none at fit (a gap of a few px), some at full size.
+  assert.equal(atFit.edges.size, 0);
+  assert.ok(levelOfDetail(lodInput(1)).edges.size > 20);
+});
+
+test('level of detail is stable (same input, same labels) and a pinned service is always labelled', () => {
+  const { layout } = bigMap();
+  const k = fitView(layout.width, layout.height + NODE_H, 1248, 612).k;
+  const a = levelOfDetail(lodInput(k));
+  const b = levelOfDetail(lodInput(k));
+  assert.deepEqual([...a.nodes], [...b.nodes]);
+  const unlabelled = lodInput(k).nodes.find((n) => !a.nodes.has(n.id))!;
+  assert.ok(unlabelled, 'some service is unlabelled at fit');
+  assert.ok(levelOfDetail(lodInput(k, [unlabelled.id])).nodes.has(unlabelled.id));
+  // The hovered service wins even over pinned neighbours placed on top of it.
+  const inp = lodInput(k);
+  const near = inp.nodes.filter((n) => n.id !== unlabelled.id && Math.abs(n.x - unlabelled.x) < 1 && Math.abs(n.y - unlabelled.y) < 200).map((n) => n.id);
+  const lod = levelOfDetail(lodInput(k, [unlabelled.id, ...near], unlabelled.id));
+  assert.ok(lod.nodes.has(unlabelled.id));
+});
+
+test('a refresh with rates a little different (±2%) labels nearly the same services (count printed)', (t) => {
+  const { layout } = bigMap();
+  const k = fitView(layout.width, layout.height + NODE_H, 1248, 612).k;
+  const base = levelOfDetail(lodInput(k));
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const jittered = lodInput(k);
+  const next = levelOfDetail({ ...jittered, nodes: jittered.nodes.map((n) => ({ ...n, ratePerSec: n.ratePerSec === undefined ? undefined : n.ratePerSec * (0.98 + 0.04 * rnd()) })) });
+  const changed = [...base.nodes.keys()].filter((id) => !next.nodes.has(id)).length + [...next.nodes.keys()].filter((id) => !base.nodes.has(id)).length;
+  t.diagnostic(`labels at fit: ${base.nodes.size} before, ${next.nodes.size} after the refresh; ${changed} services gained or lost their label`);
+  assert.ok(changed <= Math.ceil(base.nodes.size * 0.2), `${changed} labels changed`);
+});
+
+test('nearestInDirection: straight ahead beats closer but sideways; nothing that way gives undefined', () => {
+  const spots: Spot[] = [
+    { id: 'c', x: 0, y: 0 },
+    { id: 'right-far', x: 100, y: 0 },
+    { id: 'right-diag', x: 60, y: 50 },
+    { id: 'up', x: 5, y: -40 },
+    { id: 'down', x: -5, y: 40 },
+  ];
+  const from = spots[0]!;
+  assert.equal(nearestInDirection(from, spots, 'right'), 'right-far');
+  assert.equal(nearestInDirection(from, spots, 'up'), 'up');
+  assert.equal(nearestInDirection(from, spots, 'down'), 'down');
+  assert.equal(nearestInDirection(from, spots, 'left'), 'down');
+  assert.equal(nearestInDirection(spots[1]!, spots, 'right'), undefined);
+  // Ties by id.
+  assert.equal(nearestInDirection(from, [from, { id: 'b', x: 10, y: 5 }, { id: 'a', x: 10, y: -5 }], 'right'), 'a');
+  assert.equal(firstSpot(spots), 'down');
+});
+
+test('aria-labels summarise rate, error ratio and p95', () => {
+  const { graph } = bigMap();
+  const n = graph.nodes.find((x) => !x.external && x.p95Ms !== undefined)!;
+  assert.match(nodeAria(n), /rate .+\/s, error ratio [\d.]+%, p95 [\d.]+ (ms|s)/);
+  const e = graph.edges[0]!;
+  assert.match(edgeAria(e), new RegExp(`^Calls from ${e.source} to ${e.target}: rate .+, error ratio .+, p95 .+`));
+});
