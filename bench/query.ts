@@ -7,7 +7,9 @@
  * (query/fixture.ts; cached under --dir, default /tmp/wt-perf/query-fixtures,
  * keyed by schema version). Each query runs on a read-only connection, as a
  * second process or the API would, after a warm-up; p50/p99 over random
- * targets (trace ids that exist, one-hour windows inside the data).
+ * targets (trace ids that exist, one-hour windows inside the data), and the
+ * CPU time each query used (mean and p99), which a loaded machine inflates
+ * far less than wall time.
  */
 import fs from 'node:fs';
 import { openStore, type SpanStore } from '../backend-agent/src/store/index.js';
@@ -27,6 +29,9 @@ const rate = Number(value('--rate') ?? 116);
 const dir = value('--dir') ?? '/tmp/wt-perf/query-fixtures';
 const samples = mode === 'tiny' ? 10 : 200;
 const heavySamples = mode === 'tiny' ? 3 : 30;
+// Through the API a trace takes ~1 ms and a search ~10: enough samples that p99 is not just the worst one.
+const traceApiSamples = mode === 'tiny' ? 10 : 1000;
+const searchApiSamples = mode === 'tiny' ? 10 : 200;
 const HOUR_US = 3600e6;
 
 export interface QueryLatency {
@@ -36,6 +41,10 @@ export interface QueryLatency {
   p99Ms: number;
   /** Rows or items the query returned (median), to show it did real work. */
   resultSize: number;
+  /** Mean CPU time of this process per query, ms: less sensitive to a loaded machine than wall time. */
+  cpuMs: number;
+  /** p99 of each query's own CPU time (user + system), ms: the tail without time spent waiting for a core. */
+  cpuP99Ms: number;
 }
 
 /** Nearest-rank percentile. */
@@ -46,15 +55,21 @@ function pct(sorted: number[], p: number): number {
 function measure(query: string, n: number, run: (i: number) => number): QueryLatency {
   for (let i = 0; i < Math.min(5, n); i++) run(n + i); // warm-up
   const times: number[] = [];
+  const cpuTimes: number[] = [];
   const sizes: number[] = [];
   for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     sizes.push(run(i));
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpuTimes.push((c.user + c.system) / 1000);
   }
+  const cpuMs = cpuTimes.reduce((a, b) => a + b, 0) / n;
   times.sort((a, b) => a - b);
+  cpuTimes.sort((a, b) => a - b);
   sizes.sort((a, b) => a - b);
-  return { query, n, p50Ms: pct(times, 50), p99Ms: pct(times, 99), resultSize: sizes[sizes.length >> 1]! };
+  return { query, n, p50Ms: pct(times, 50), p99Ms: pct(times, 99), resultSize: sizes[sizes.length >> 1]!, cpuMs, cpuP99Ms: pct(cpuTimes, 99) };
 }
 
 /** A pseudo-random sequence, fixed so runs are comparable. */
@@ -71,12 +86,12 @@ function runQueries(store: SpanStore, meta: FixtureMeta): QueryLatency[] {
   };
   return [
     measure('trace by id (store)', samples, (i) => store.getTrace(traceIdOf(Math.floor(rand(i) * requests))).length),
-    measure('trace by id (API, reconstructed)', heavySamples, (i) => loadReconstructedTrace(store, traceIdOf(Math.floor(rand(i) * requests)))?.spans.length ?? 0),
+    measure('trace by id (API, reconstructed)', traceApiSamples, (i) => loadReconstructedTrace(store, traceIdOf(Math.floor(rand(i) * requests)))?.spans.length ?? 0),
     measure('search: service + 1 h + limit 20 (store)', samples, (i) => {
       const [a, b] = hourAt(i);
       return store.findTraces({ service: SERVICES[i % SERVICES.length]!, startUs: a, endUs: b, limit: 20 }).length;
     }),
-    measure('search: service + 1 h + limit 20 (API, 20 trees)', heavySamples, (i) => {
+    measure('search: service + 1 h + limit 20 (API, 20 trees)', searchApiSamples, (i) => {
       const [a, b] = hourAt(i);
       return loadAssembledTraces(store, store.findTraces({ service: SERVICES[i % SERVICES.length]!, startUs: a, endUs: b, limit: 20 })).length;
     }),
@@ -111,7 +126,7 @@ if (existing) {
     console.log(`\nQuery latency on ${existing}: ${fmtNum(meta.spans)} spans over ${fmtNum((meta.lastUs - meta.firstUs) / HOUR_US, 1)} h, ${fmtNum(meta.fileBytes / 2 ** 20)} MiB`);
     const latencies = runQueries(store, meta);
     results.push({ size: meta.spans, meta, built: false, latencies });
-    console.log(markdownTable(['query', 'n', 'p50 ms', 'p99 ms', 'result (median)'], latencies.map((l) => [l.query, String(l.n), fmtNum(l.p50Ms, 2), fmtNum(l.p99Ms, 2), fmtNum(l.resultSize)])));
+    console.log(markdownTable(['query', 'n', 'p50 ms', 'p99 ms', 'CPU ms mean / p99', 'result (median)'], latencies.map((l) => [l.query, String(l.n), fmtNum(l.p50Ms, 2), fmtNum(l.p99Ms, 2), `${fmtNum(l.cpuMs, 2)} / ${fmtNum(l.cpuP99Ms, 2)}`, fmtNum(l.resultSize)])));
   } finally {
     store.close();
   }
@@ -131,8 +146,8 @@ for (const size of sizes) {
     results.push({ size, meta: m, built: fixture.built, latencies });
     console.log(
       markdownTable(
-        ['query', 'n', 'p50 ms', 'p99 ms', 'result (median)'],
-        latencies.map((l) => [l.query, String(l.n), fmtNum(l.p50Ms, 2), fmtNum(l.p99Ms, 2), fmtNum(l.resultSize)]),
+        ['query', 'n', 'p50 ms', 'p99 ms', 'CPU ms mean / p99', 'result (median)'],
+        latencies.map((l) => [l.query, String(l.n), fmtNum(l.p50Ms, 2), fmtNum(l.p99Ms, 2), `${fmtNum(l.cpuMs, 2)} / ${fmtNum(l.cpuP99Ms, 2)}`, fmtNum(l.resultSize)]),
       ),
     );
   } finally {

@@ -6,44 +6,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ebpfUnavailable, getJson, requireBuilt, run, startAgent, stop, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+import {
+  ebpfUnavailable, getJson, requireBuilt, runPeerClient, startAgent, startPeerServer, stop, type AgentHandle, type GrpcCallResult, type H2CallResult, type RunningProcess,
+} from './helpers.js';
 import { clientAndServer, tag } from './jaeger-json.js';
 
-interface GrpcCallResult {
-  method: string;
-  traceId: string;
-  spanId: string;
-  code: number;
-}
-interface H2CallResult {
-  method: string;
-  path: string;
-  traceId: string;
-  spanId: string;
-  status: number;
-  bodyBytes: number;
-}
-
 const skipReason = ebpfUnavailable();
-const GRPC_PORT = 19150;
-const H2C_PORT = 19151;
-const PEERS = 'test/integration/http2-peers.mjs';
-
-async function startServer(mode: string, port: number, service: string): Promise<RunningProcess> {
-  const server = run('node', [PEERS, mode, String(port)], { OTEL_SERVICE_NAME: service });
-  await waitFor(`${mode} to listen`, async () => {
-    if (server.child.exitCode !== null) throw new Error(`${mode} exited: ${server.stderr()}`);
-    return server.stdout().includes('listening') ? true : undefined;
-  });
-  return server;
-}
-
-async function runClient<T>(mode: string, port: number, service: string): Promise<T> {
-  const client = run('node', [PEERS, mode, String(port)], { OTEL_SERVICE_NAME: service });
-  const code = await client.exited;
-  assert.equal(code, 0, `${mode} failed: ${client.stderr()}`);
-  return JSON.parse(client.stdout().trim()) as T;
-}
+/** Ports base..base+5 are the HTTP/2 tests' (this file: +0, +1, +4; http2-tls.test.ts: +2, +3, +5). */
+const PORT_BASE = Number(process.env.WIRETRACE_H2_IT_PORT_BASE ?? 19150);
+const GRPC_PORT = PORT_BASE;
+const H2C_PORT = PORT_BASE + 1;
+const API_PORT = PORT_BASE + 4;
 
 describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason }, () => {
   let agent: AgentHandle;
@@ -51,9 +24,9 @@ describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason },
 
   before(async () => {
     requireBuilt();
-    agent = await startAgent(['--port', String(GRPC_PORT), '--port', String(H2C_PORT)]);
-    servers.push(await startServer('grpc-server', GRPC_PORT, 'greeter-server'));
-    servers.push(await startServer('h2-server', H2C_PORT, 'h2-server'));
+    agent = await startAgent(['--port', String(GRPC_PORT), '--port', String(H2C_PORT)], API_PORT);
+    servers.push(await startPeerServer('grpc-server', GRPC_PORT, 'greeter-server'));
+    servers.push(await startPeerServer('h2-server', H2C_PORT, 'h2-server'));
   });
 
   after(async () => {
@@ -65,7 +38,7 @@ describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason },
   });
 
   test('gRPC unary calls: method, service, status (OK and NOT_FOUND), both sides joined by traceparent metadata', async () => {
-    const calls = await runClient<GrpcCallResult[]>('grpc-client', GRPC_PORT, 'greeter-client');
+    const calls = await runPeerClient<GrpcCallResult[]>('grpc-client', GRPC_PORT, 'greeter-client');
     assert.deepEqual(calls.map((c) => [c.method, c.code]), [['SayHello', 0], ['SayHello', 0], ['Fail', 5], ['SayHello', 0]]);
     for (const call of calls) {
       const { c, s } = await clientAndServer(agent, call.traceId, 'greeter-client', 'greeter-server');
@@ -96,7 +69,7 @@ describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason },
   });
 
   test('node http2 over h2c: interleaved streams on one connection, methods, paths, statuses, sizes', async () => {
-    const calls = await runClient<H2CallResult[]>('h2-client', H2C_PORT, 'h2-client');
+    const calls = await runPeerClient<H2CallResult[]>('h2-client', H2C_PORT, 'h2-client');
     assert.deepEqual(calls.map((c) => c.status), [200, 200, 404]);
     const streamIds = new Set<number>();
     for (const call of calls) {

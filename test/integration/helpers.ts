@@ -94,10 +94,10 @@ export interface AgentHandle {
   dbPath: string;
 }
 
-/** Starts the real agent with capture on and waits until the loader has attached. */
-export async function startAgent(extraArgs: string[] = []): Promise<AgentHandle> {
+/** Starts the real agent with capture on and waits until the loader has attached; its API on `apiPort` (default: any free port). */
+export async function startAgent(extraArgs: string[] = [], apiPort?: number): Promise<AgentHandle> {
   const dir = tempDir('wiretrace-agent-');
-  const port = await freePort();
+  const port = apiPort ?? (await freePort());
   const dbPath = path.join(dir, 'spans.db');
   const proc = run('node', [AGENT_BIN, '--db', dbPath, '--listen', `127.0.0.1:${port}`, ...extraArgs]);
   const url = `http://127.0.0.1:${port}`;
@@ -111,4 +111,44 @@ export async function startAgent(extraArgs: string[] = []): Promise<AgentHandle>
     30_000,
   );
   return { url, proc, dbPath };
+}
+
+// ---------------------------------------------------------------- the real HTTP/2 and gRPC peers (http2-peers.mjs)
+
+export const HTTP2_PEERS = 'test/integration/http2-peers.mjs';
+
+/** One call as the gRPC client modes print it. */
+export interface GrpcCallResult {
+  method: string;
+  traceId: string;
+  spanId: string;
+  code: number;
+}
+
+/** One request as the HTTP/2 client mode prints it. */
+export interface H2CallResult {
+  method: string;
+  path: string;
+  traceId: string;
+  spanId: string;
+  status: number;
+  bodyBytes: number;
+}
+
+/** Starts a server mode of the peers, named `service`, and waits until it listens. */
+export async function startPeerServer(mode: string, port: number, service: string, extraArgs: string[] = []): Promise<RunningProcess> {
+  const server = run('node', [HTTP2_PEERS, mode, String(port), ...extraArgs], { OTEL_SERVICE_NAME: service });
+  await waitFor(`${mode} to listen`, async () => {
+    if (server.child.exitCode !== null) throw new Error(`${mode} exited: ${server.stderr()}`);
+    return server.stdout().includes('listening') ? true : undefined;
+  });
+  return server;
+}
+
+/** Runs a client mode of the peers to its end; what it printed: the calls it made and what it got. */
+export async function runPeerClient<T>(mode: string, port: number, service: string, extraArgs: string[] = []): Promise<T> {
+  const client = run('node', [HTTP2_PEERS, mode, String(port), ...extraArgs], { OTEL_SERVICE_NAME: service });
+  const code = await client.exited;
+  if (code !== 0) throw new Error(`${mode} failed (exit ${code}): ${client.stderr()}`);
+  return JSON.parse(client.stdout().trim()) as T;
 }

@@ -4,6 +4,7 @@
 //   node test/integration/http2-peers.mjs h2-client PORT [--tls]
 //   node test/integration/http2-peers.mjs grpc-server PORT
 //   node test/integration/http2-peers.mjs grpc-client PORT
+//   node test/integration/http2-peers.mjs grpc-client-large PORT
 // Servers print "listening" when ready; clients print one JSON line saying
 // what they sent and got, so tests compare spans with it.
 import http2 from 'node:http2';
@@ -98,10 +99,14 @@ function grpcServer() {
   process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
 }
 
-async function grpcClient() {
+/** A request name larger than the loader's 4 KiB capture, both ways (the reply echoes it). */
+const LARGE_NAME_BYTES = 64 * 1024;
+
+async function grpcClient(large = false) {
   const Greeter = loadGreeter();
   const client = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const calls = [
+    ...(large ? [{ method: 'SayHello', name: 'x'.repeat(LARGE_NAME_BYTES) }] : []),
     { method: 'SayHello', name: 'ada' },
     { method: 'SayHello', name: 'grace' },
     { method: 'Fail', name: 'ghost' },
@@ -125,7 +130,14 @@ async function grpcClient() {
 // a client gone before that is named only by its comm ("node"). Linger.
 const linger = () => new Promise((r) => setTimeout(r, 1500));
 
-const modes = { 'h2-server': h2Server, 'h2-client': h2Client, 'grpc-server': grpcServer, 'grpc-client': grpcClient };
+const modes = {
+  'h2-server': h2Server,
+  'h2-client': h2Client,
+  'grpc-server': grpcServer,
+  'grpc-client': () => grpcClient(),
+  // One 64 KiB call first, then the small ones, all on one channel.
+  'grpc-client-large': () => grpcClient(true),
+};
 if (!modes[mode]) {
   console.error(`unknown mode ${mode}`);
   process.exit(2);

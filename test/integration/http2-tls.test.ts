@@ -9,22 +9,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { ebpfUnavailable, requireBuilt, run, startAgent, stop, tempDir, waitFor, type AgentHandle, type RunningProcess } from './helpers.js';
+import {
+  ebpfUnavailable, requireBuilt, run, runPeerClient, startAgent, startPeerServer, stop, tempDir, type AgentHandle, type H2CallResult, type RunningProcess,
+} from './helpers.js';
 import { clientAndServer, tag } from './jaeger-json.js';
 
-interface H2CallResult {
-  method: string;
-  path: string;
-  traceId: string;
-  spanId: string;
-  status: number;
-  bodyBytes: number;
-}
-
 const skipReason = ebpfUnavailable();
-const CURL_PORT = 19152;
-const NODE_PORT = 19153;
-const PEERS = 'test/integration/http2-peers.mjs';
+/** Ports base..base+5 are the HTTP/2 tests' (grpc.test.ts: +0, +1, +4; this file: +2, +3, +5). */
+const PORT_BASE = Number(process.env.WIRETRACE_H2_IT_PORT_BASE ?? 19150);
+const CURL_PORT = PORT_BASE + 2;
+const NODE_PORT = PORT_BASE + 3;
+const API_PORT = PORT_BASE + 5;
 
 describe('HTTP/2 over TLS (eBPF TLS probes, real peers on loopback)', { skip: skipReason }, () => {
   let agent: AgentHandle;
@@ -36,14 +31,9 @@ describe('HTTP/2 over TLS (eBPF TLS probes, real peers on loopback)', { skip: sk
     const key = path.join(dir, 'key.pem');
     const cert = path.join(dir, 'cert.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-    agent = await startAgent(['--port', String(CURL_PORT), '--port', String(NODE_PORT)]);
+    agent = await startAgent(['--port', String(CURL_PORT), '--port', String(NODE_PORT)], API_PORT);
     for (const [port, name] of [[CURL_PORT, 'h2-tls-server'], [NODE_PORT, 'h2-tls-server-2']] as const) {
-      const server = run('node', [PEERS, 'h2-server', String(port), '--tls', key, cert], { OTEL_SERVICE_NAME: name });
-      servers.push(server);
-      await waitFor('h2 TLS server to listen', async () => {
-        if (server.child.exitCode !== null) throw new Error(`server exited: ${server.stderr()}`);
-        return server.stdout().includes('listening') ? true : undefined;
-      });
+      servers.push(await startPeerServer('h2-server', port, name, ['--tls', key, cert]));
     }
   });
 
@@ -77,9 +67,7 @@ describe('HTTP/2 over TLS (eBPF TLS probes, real peers on loopback)', { skip: sk
   });
 
   test('node http2 client over TLS: three interleaved streams, both sides', async () => {
-    const client = run('node', [PEERS, 'h2-client', String(NODE_PORT), '--tls'], { OTEL_SERVICE_NAME: 'h2-tls-client' });
-    assert.equal(await client.exited, 0, client.stderr());
-    const calls = JSON.parse(client.stdout().trim()) as H2CallResult[];
+    const calls = await runPeerClient<H2CallResult[]>('h2-client', NODE_PORT, 'h2-tls-client', ['--tls']);
     assert.deepEqual(calls.map((x) => x.status), [200, 200, 404]);
     for (const call of calls) {
       const { c, s } = await clientAndServer(agent, call.traceId, 'h2-tls-client', 'h2-tls-server-2');

@@ -16,6 +16,23 @@ import { traceComponents, type TraceTree } from './trace-components.js';
 export interface CandidateSource {
   getTraces(traceIds: readonly string[]): Map<string, Span[]>;
   spansStartingBetween(startUs: number, endUs: number, limit: number): Span[];
+  /**
+   * Spans of these traces starting outside [startUs, endUs] (the store's
+   * bounds rounding). Optional: without it, header traces are read whole.
+   */
+  spansOfTracesOutside?(traceIds: readonly string[], startUs: number, endUs: number): Span[];
+  /**
+   * spansStartingBetween for one build, reading only what earlier windows
+   * did not (the same spans, in any order). Optional.
+   */
+  windowReader?(): { read(startUs: number, endUs: number, limit: number): Span[] };
+}
+
+type ReadWindow = (startUs: number, endUs: number, limit: number) => Span[];
+
+function windowReads(source: CandidateSource): ReadWindow {
+  const reader = source.windowReader?.();
+  return reader ? (a, b, limit) => reader.read(a, b, limit) : (a, b, limit) => source.spansStartingBetween(a, b, limit);
 }
 
 export interface BuildOptions {
@@ -61,16 +78,59 @@ function extentUs(spans: readonly Span[]): { startUs: number; endUs: number } {
   return { startUs, endUs };
 }
 
-function candidatesAround(source: CandidateSource, seed: readonly Span[], window: { startUs: number; endUs: number }, o: BuildOptions): Span[] {
+/** `seed`: every stored span of the trace ids asked for. */
+function candidatesAround(source: CandidateSource, readWindow: ReadWindow, seed: readonly Span[], window: { startUs: number; endUs: number }, o: BuildOptions): Span[] {
   const byIdentity = new Map<string, Span>();
   for (const s of seed) byIdentity.set(identity(s), s);
-  for (const s of source.spansStartingBetween(window.startUs - o.lookbackUs, window.endUs + o.lookaheadUs, o.maxCandidates)) {
-    byIdentity.set(identity(s), s);
-  }
+  const startUs = window.startUs - o.lookbackUs;
+  const endUs = window.endUs + o.lookaheadUs;
+  const inWindow = readWindow(startUs, endUs, o.maxCandidates);
+  for (const s of inWindow) byIdentity.set(identity(s), s);
   // Spans of header traces seen in the window come whole: the header already grouped them.
-  const headerTraces = [...new Set([...byIdentity.values()].filter((s) => s.traceIdSource !== 'none').map((s) => s.traceId))].sort();
-  for (const spans of source.getTraces(headerTraces).values()) for (const s of spans) byIdentity.set(identity(s), s);
+  // The seed holds every span of its own trace ids already (read whole): those are not read again.
+  const seedTraces = new Set(seed.map((s) => s.traceId));
+  const headerTraces = new Set<string>();
+  for (const s of byIdentity.values()) if (s.traceIdSource !== 'none' && !seedTraces.has(s.traceId)) headerTraces.add(s.traceId);
+  if (headerTraces.size === 0) return [...byIdentity.values()];
+  // A window read that was not cut short holds every span of those traces
+  // inside it (the same rows a whole-trace read returns, as identity is the
+  // store's key), so only the rest is read: most of a lookup's cost is decoding.
+  const rest =
+    source.spansOfTracesOutside && inWindow.length < o.maxCandidates
+      ? source.spansOfTracesOutside([...headerTraces], startUs, endUs)
+      : [...source.getTraces([...headerTraces]).values()].flat();
+  for (const s of rest) byIdentity.set(identity(s), s);
+  // assembleTrace orders canonically (a total order), so the order of candidates does not matter.
   return [...byIdentity.values()];
+}
+
+interface Round {
+  built: BuiltTrace;
+  /** Identities of the tree's stored spans: the round's answer, compared between rounds. */
+  key: string;
+  /** The tree's extent: the next round's window. */
+  extent: { startUs: number; endUs: number };
+}
+
+/** One round of buildTrace: the seed's tree among everything in the window; undefined when the seed is in none. */
+function buildRound(
+  source: CandidateSource,
+  readWindow: ReadWindow,
+  seed: readonly Span[],
+  seedKeys: ReadonlySet<string>,
+  window: { startUs: number; endUs: number },
+  o: BuildOptions,
+): Round | undefined {
+  // assembleTrace keeps stored trace and span ids; only traceComponents renames.
+  const assembled = assembleTrace(candidatesAround(source, readWindow, seed, window, o), o.layers);
+  const tree: TraceTree | undefined = traceComponents(assembled).find((t) => t.members.some((i) => seedKeys.has(identity(assembled[i]!))));
+  if (!tree) return undefined;
+  const stored = tree.members.map((i) => assembled[i]!);
+  return {
+    built: { traceId: tree.traceId, spans: tree.spans, memberTraceIds: [...new Set(stored.map((s) => s.traceId))] },
+    key: stored.map(identity).join(','),
+    extent: extentUs(stored),
+  };
 }
 
 export function buildTrace(source: CandidateSource, traceId: string, options: BuildOptions = DEFAULT_BUILD_OPTIONS): BuiltTrace | undefined {
@@ -80,17 +140,20 @@ export function buildTrace(source: CandidateSource, traceId: string, options: Bu
   let window = extentUs(seed);
   let previousKey = '';
   let result: BuiltTrace | undefined;
+  // A round depends only on its window: one whose window was seen before
+  // (usually the last round's, as the tree's extent stopped moving) gives the
+  // same tree again, so it is not read and assembled a second time.
+  const rounds = new Map<string, Round | undefined>();
+  const readWindow = windowReads(source);
   for (let round = 0; round < options.maxRounds; round++) {
-    // assembleTrace keeps stored trace and span ids; only traceComponents renames.
-    const assembled = assembleTrace(candidatesAround(source, seed, window, options), options.layers);
-    const tree: TraceTree | undefined = traceComponents(assembled).find((t) => t.members.some((i) => seedKeys.has(identity(assembled[i]!))));
-    if (!tree) return undefined;
-    const stored = tree.members.map((i) => assembled[i]!);
-    result = { traceId: tree.traceId, spans: tree.spans, memberTraceIds: [...new Set(stored.map((s) => s.traceId))] };
-    const key = stored.map(identity).join(',');
-    if (key === previousKey) break;
-    previousKey = key;
-    window = extentUs(stored);
+    const windowKey = `${window.startUs}|${window.endUs}`;
+    let r = rounds.get(windowKey);
+    if (!rounds.has(windowKey)) rounds.set(windowKey, (r = buildRound(source, readWindow, seed, seedKeys, window, options)));
+    if (!r) return undefined;
+    result = r.built;
+    if (r.key === previousKey) break;
+    previousKey = r.key;
+    window = r.extent;
   }
   return result;
 }
@@ -112,6 +175,8 @@ export function buildTraces(source: CandidateSource, traceIds: readonly string[]
     .sort((a, b) => a.extent.startUs - b.extent.startUs || (a.id < b.id ? -1 : 1));
 
   const treeOfSeed = new Map<string, BuiltTrace>();
+  // Neighbouring clusters' windows can overlap (look-back, long seeds): the overlap is read once.
+  const readWindow = windowReads(source);
   for (let i = 0; i < ordered.length; ) {
     let j = i;
     let endUs = ordered[i]!.extent.endUs;
@@ -121,7 +186,7 @@ export function buildTraces(source: CandidateSource, traceIds: readonly string[]
     }
     const cluster = ordered.slice(i, j + 1);
     const clusterSeeds = cluster.flatMap((c) => seeds.get(c.id)!);
-    const assembled = assembleTrace(candidatesAround(source, clusterSeeds, { startUs: ordered[i]!.extent.startUs, endUs }, options), options.layers);
+    const assembled = assembleTrace(candidatesAround(source, readWindow, clusterSeeds, { startUs: ordered[i]!.extent.startUs, endUs }, options), options.layers);
     const treeByIdentity = new Map<string, BuiltTrace>();
     for (const tree of traceComponents(assembled)) {
       const stored = tree.members.map((m) => assembled[m]!);

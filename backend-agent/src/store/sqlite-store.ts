@@ -32,6 +32,7 @@ import { EdgeRollup } from './edge-rollup.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
 import { aggregateDependencies, type DependencyStats } from './dependencies.js';
 import { bucketEdges, type EdgeSeries, type TimedDependencySample } from './edge-timeseries.js';
+import { TraceReads, type WindowReader } from './trace-reads.js';
 import { RetentionRunner, databaseSizeBytes, type RetentionOptions, type RetentionPolicy, type RetentionResult } from './retention.js';
 
 export interface StoreOptions {
@@ -77,6 +78,10 @@ export interface SpanStore {
    * scan on start time, never the whole store).
    */
   spansStartingBetween(startUs: number, endUs: number, limit: number): Span[];
+  /** Spans of these traces starting outside [startUs, endUs]: the rest of them after a window read (trace-reads.ts). */
+  spansOfTracesOutside(traceIds: readonly string[], startUs: number, endUs: number): Span[];
+  /** spansStartingBetween for one trace build: windows overlapping earlier ones read only what is new (trace-reads.ts). */
+  windowReader(): WindowReader;
   /** Trace ids with a span matching every filter, most recent matching span first. */
   findTraces(q: TraceQuery): string[];
   /** Raw spans matching every filter, newest first. */
@@ -223,6 +228,7 @@ class SqliteSpanStore implements SpanStore {
   private readonly statements;
   private readonly write: WriteStatements | undefined;
   private readonly edgeRollup: EdgeRollup;
+  private readonly traceReads: TraceReads;
   private readonly edgeProtocolsStmt: Database.Statement<[string, string, number], string>;
 
   constructor(
@@ -234,6 +240,7 @@ class SqliteSpanStore implements SpanStore {
     this.retentionPolicy = options.retention;
     this.retention = this.readonly ? undefined : new RetentionRunner(db);
     this.write = this.readonly ? undefined : new WriteStatements(db);
+    this.traceReads = new TraceReads(db);
     this.edgeRollup = new EdgeRollup(db, (startUs, endUs) => this.dependencySamples(startUs, endUs));
     this.edgeProtocolsStmt = db
       .prepare<[string, string, number], string>('SELECT protocol FROM edge_protocols WHERE parent = ? AND child = ? AND last_seen_us >= ? ORDER BY protocol')
@@ -333,6 +340,14 @@ class SqliteSpanStore implements SpanStore {
     const n = Math.max(0, Math.floor(limit));
     if (n === 0) return [];
     return this.statements.startingBetween.all(Math.floor(startUs), Math.ceil(endUs), n).map(rowToSpan);
+  }
+
+  spansOfTracesOutside(traceIds: readonly string[], startUs: number, endUs: number): Span[] {
+    return this.traceReads.spansOfTracesOutside(traceIds, startUs, endUs);
+  }
+
+  windowReader(): WindowReader {
+    return this.traceReads.windowReader();
   }
 
   findTraces(q: TraceQuery): string[] {

@@ -8,15 +8,19 @@
  * block: the client's is known when its bytes began with the connection
  * preface; the server's when, besides, its first frame was the SETTINGS that
  * opens every server's side. Otherwise the decoder starts desynchronised and
- * reports only what it can know (hpack-decoder.ts).
+ * reports only what it can know (hpack-decoder.ts). Bytes lost later (a
+ * large message cut by the capture) cost a direction its table only when
+ * they may have held a header block (gap-audit.ts).
  */
 import type { Direction } from '../../model/events.js';
 import { Flag, FrameType, MAX_FRAME_SIZE_LIMIT, DEFAULT_MAX_FRAME_SIZE, Setting } from './constants.js';
 import { frameHeaderProblem } from './frame-header.js';
 import { FrameReader, type Frame } from './frame-reader.js';
+import { GapAudit, type OpenStream, type SideBefore } from './gap-audit.js';
+import { headerValue } from './grpc.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { newStream, parseStatus, toMessage, toResponse, touch, type MessageState, type Side, type StreamRecord } from './stream-state.js';
-import { emptyCounters, type Http2Counters, type Http2DirectedChunk, type Http2Exchange, type MissingResponseReason } from './types.js';
+import { emptyCounters, type HeaderField, type Http2Counters, type Http2DirectedChunk, type Http2Exchange, type MissingResponseReason } from './types.js';
 
 /** Pushed stream ids remembered per connection. */
 const MAX_PUSHED_IDS = 4096;
@@ -53,6 +57,11 @@ export class Http2Connection {
   };
   private readonly hpackDecided: Record<Side, boolean> = { client: false, server: false };
   private readonly blocks: Record<Side, PendingBlock | undefined> = { client: undefined, server: undefined };
+  /** Lost bytes whose effect on a side's table is judged at its next header block. */
+  private readonly audits: Record<Side, GapAudit | undefined> = { client: undefined, server: undefined };
+  /** Every request seen was gRPC (and there was one), and nothing was pushed: gap-audit.ts applies. */
+  private grpcRequests = 0;
+  private otherTraffic = false;
   private serverFirstFrameWasSettings: boolean | undefined;
   private readonly streams = new Map<number, StreamRecord>();
   /** Highest stream id whose request header block was seen: frames on lower ids not tracked are late. */
@@ -72,7 +81,7 @@ export class Http2Connection {
         clientToServer: side === 'client',
         counters: this.counters,
         onFrame: (frame) => this.onFrame(side, frame),
-        onLostSync: () => this.onLostSync(side),
+        onLostSync: (cutHeaderBlock) => this.onLostSync(side, cutHeaderBlock),
       });
     this.readers = { client: reader('client', this.clientDirection), server: reader('server', serverDirection) };
   }
@@ -127,6 +136,7 @@ export class Http2Connection {
       this.serverFirstFrameWasSettings =
         this.readers.server.startedAtFirstByte && header.type === FrameType.SETTINGS && (header.flags & Flag.ACK) === 0;
     }
+    this.audits[side]?.frame(frame.lastByteNs);
     const pending = this.blocks[side];
     if (pending && (header.type !== FrameType.CONTINUATION || header.streamId !== pending.streamId)) {
       // Nothing may come between a header block's frames (RFC 9113 6.10).
@@ -166,6 +176,7 @@ export class Http2Connection {
       this.counters.malformedFrames++;
       return;
     }
+    this.audits[side]?.data(header.streamId);
     const stream = this.streamFor(header.streamId);
     if (!stream) return;
     const m = message(stream, side);
@@ -264,6 +275,7 @@ export class Http2Connection {
 
   private completeBlock(side: Side, block: PendingBlock, last: Frame): void {
     this.decideHpack(side);
+    this.judgeGap(side, block);
     const decoder = this.decoders[side];
     const wasSynced = decoder.isSynced;
     const result = decoder.decode(block.parts.length === 1 ? (block.parts[0] as Buffer) : Buffer.concat(block.parts), block.complete);
@@ -274,6 +286,7 @@ export class Http2Connection {
     }
     if (block.kind === 'push') {
       this.counters.pushedStreams++;
+      this.otherTraffic = true;
       return;
     }
     const stream = this.streamFor(block.streamId, side === 'client');
@@ -287,6 +300,7 @@ export class Http2Connection {
       if (!m.headersSeen) {
         m.headersSeen = true;
         m.headers = result.fields;
+        this.noteRequest(result.fields, result.unknownFields > 0 || result.partial || result.error !== undefined);
         stream.index ??= this.nextIndex++;
         if (stream.id > this.highestOpened) this.highestOpened = stream.id;
       } else {
@@ -377,12 +391,54 @@ export class Http2Connection {
     if (stream.request.ended && stream.response.ended) this.finish(stream, undefined);
   }
 
-  private onLostSync(side: Side): void {
-    // Header blocks may be among the lost frames: the table is unknown from here.
-    this.blocks[side] = undefined;
-    this.decoders[side].desync();
-    this.hpackDecided[side] = true;
+  private onLostSync(side: Side, cutHeaderBlock: boolean): void {
     for (const stream of this.streams.values()) stream.truncated = true;
+    const decoder = this.decoders[side];
+    const auditable = !cutHeaderBlock && !this.blocks[side] && this.hpackDecided[side] && decoder.isSynced && this.isGrpcOnly();
+    this.blocks[side] = undefined;
+    this.hpackDecided[side] = true;
+    if (!auditable) {
+      // Header blocks may be among the lost frames: the table is unknown from here.
+      this.audits[side] = undefined;
+      if (decoder.isSynced) this.counters.hpackLostToGaps++;
+      decoder.desync();
+      return;
+    }
+    const before = new Map<number, SideBefore>();
+    for (const stream of this.streams.values()) {
+      const m = message(stream, side);
+      if (!m.ended) before.set(stream.id, { headersSeen: m.headersSeen });
+    }
+    this.audits[side] = new GapAudit(side, before, this.highestOpened);
+  }
+
+  /** A header block of `side` is about to be decoded: whether the table survived that side's last gap. */
+  private judgeGap(side: Side, block: PendingBlock): void {
+    const audit = this.audits[side];
+    if (!audit) return;
+    this.audits[side] = undefined;
+    const open: OpenStream[] = [...this.streams.values()].map((s) => ({
+      id: s.id,
+      ended: message(s, side).ended,
+      requestSeen: s.request.headersSeen,
+      requestFirstNs: s.request.firstByteNs,
+    }));
+    if (block.kind === 'headers' && this.isGrpcOnly() && audit.cleared(block.streamId, block.endStream, open)) {
+      this.counters.hpackKeptAcrossGaps++;
+      return;
+    }
+    this.counters.hpackLostToGaps++;
+    this.decoders[side].desync();
+  }
+
+  private noteRequest(fields: readonly HeaderField[], degraded: boolean): void {
+    const contentType = headerValue(fields, 'content-type');
+    if (contentType !== undefined && /^application\/grpc(?:[+;]|$)/i.test(contentType)) this.grpcRequests++;
+    else if (!degraded) this.otherTraffic = true;
+  }
+
+  private isGrpcOnly(): boolean {
+    return this.grpcRequests > 0 && !this.otherTraffic;
   }
 
   private decideHpack(side: Side): void {

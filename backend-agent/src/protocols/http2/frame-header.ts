@@ -95,3 +95,27 @@ export function frameChainAt(payload: Buffer, maxFrameSize: number): number {
   // next call completes. The chain may also run past what was captured.
   return frames;
 }
+
+/**
+ * Where in `bytes` (which end at a known frame boundary) a chain of
+ * real-looking frames begins that runs exactly to their end: the earliest
+ * such start, or undefined. Landing exactly on the boundary is what makes a
+ * chain believable where the bytes before it are another frame's payload.
+ * Linear: each offset's verdict is built from the one its frame leads to.
+ */
+export function frameChainEndingAt(bytes: Buffer, maxFrameSize: number): number | undefined {
+  const end = bytes.length;
+  // landsAtEnd[o]: a chain from offset o ends exactly at `end` (o === end: the empty chain).
+  const landsAtEnd = new Uint8Array(end + 1);
+  landsAtEnd[end] = 1;
+  let earliest: number | undefined;
+  for (let o = end - FRAME_HEADER_BYTES; o >= 0; o--) {
+    if (!isPlausibleFrameHeader(bytes, o, maxFrameSize)) continue;
+    const next = o + FRAME_HEADER_BYTES + (readFrameHeader(bytes, o) as FrameHeader).length;
+    if (next <= end && landsAtEnd[next] === 1) {
+      landsAtEnd[o] = 1;
+      earliest = o;
+    }
+  }
+  return earliest;
+}

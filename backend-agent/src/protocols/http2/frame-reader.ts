@@ -9,7 +9,12 @@
  * - Lost bytes that hold a frame header lose the frame boundaries: then each
  *   later call's start is tried as a boundary (writers emit whole frames, and
  *   a reader that keeps up reads what they wrote), accepted only if the frame
- *   headers it leads to all look real (frame-header.ts).
+ *   headers it leads to all look real (frame-header.ts). The call skipped
+ *   just before (a read that began inside a large DATA frame and went on
+ *   past its end) is then searched for where its last frames began: a chain
+ *   of real-looking frame headers that ends exactly where the boundary was
+ *   found. Those frames (often a message's last DATA and its trailers) are
+ *   read, not lost.
  * - The client-to-server direction may begin with the connection preface,
  *   which is consumed here; its presence proves the connection was seen from
  *   its first byte.
@@ -17,7 +22,7 @@
  */
 import type { Direction } from '../../model/events.js';
 import { CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, FRAME_HEADER_BYTES, FRAME_TYPE_NAMES, Flag, FrameType } from './constants.js';
-import { frameChainAt, readFrameHeader, type FrameHeader } from './frame-header.js';
+import { frameChainAt, frameChainEndingAt, readFrameHeader, type FrameHeader } from './frame-header.js';
 import type { Http2Chunk, Http2Counters } from './types.js';
 
 export interface Frame {
@@ -37,8 +42,13 @@ export interface FrameReaderOptions {
   clientToServer: boolean;
   counters: Http2Counters;
   onFrame: (frame: Frame) => void;
-  /** Frame boundaries were lost: frames, header blocks among them maybe, are missing. */
-  onLostSync: () => void;
+  /**
+   * Frame boundaries were lost: frames, header blocks among them maybe, are
+   * missing. `cutHeaderBlock`: the loss began inside a frame that carries
+   * header block bytes, or where no frame boundary was known (so the header
+   * table is unknown whatever else is learnt).
+   */
+  onLostSync: (cutHeaderBlock: boolean) => void;
 }
 
 type PrefaceState = 'pending' | 'seen' | 'absent';
@@ -60,6 +70,8 @@ interface PartialFrame {
   tid: number | undefined;
 }
 
+/** Skipped bytes searched for their last frames at most (more than the largest capture prefix). */
+const MAX_KEPT_SKIPPED = 64 * 1024;
 /** Header-block frames are kept whole up to this; beyond, they count as incomplete. */
 const MAX_KEPT_PAYLOAD = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -80,6 +92,8 @@ export class FrameReader {
   /** The first byte we saw was a frame boundary (or the preface) and nothing was lost before the first frame. */
   private fromFirstByte = false;
   private firstByteCandidate = false;
+  /** The captured bytes of the last call skipped while out of sync, when they ran to the call's end. */
+  private skipped: { bytes: Buffer; end: bigint; stamp: Stamp } | undefined;
   /** The start of a call too short to judge, kept to be judged with the next call. */
   private probe: { bytes: Buffer; stamp: Stamp; first: boolean } | undefined;
 
@@ -106,6 +120,7 @@ export class FrameReader {
       tid: chunk.tid,
     };
     let skip = 0;
+    const pos = typeof chunk.streamPos === 'bigint' ? chunk.streamPos : undefined;
     if (this.expectedPos !== undefined && typeof chunk.streamPos === 'bigint') {
       if (chunk.streamPos > this.expectedPos) {
         this.options.counters.gaps++;
@@ -132,12 +147,14 @@ export class FrameReader {
       }
     }
     if (!this.synced && offset === 0 && offset < payload.length && this.preface !== 'pending') {
-      offset = this.trySync(payload, bytes, stamp, first);
+      offset = this.trySync(payload, bytes, stamp, first, pos);
     }
     if (this.synced) {
       this.consume(payload, offset, stamp);
     } else if (this.preface !== 'pending') {
       this.options.counters.resyncSkippedBytes += payload.length - offset;
+      const whole = payload.length === bytes && pos !== undefined && offset < payload.length && payload.length - offset <= MAX_KEPT_SKIPPED;
+      this.skipped = whole ? { bytes: Buffer.from(payload.subarray(offset)), end: pos + BigInt(bytes), stamp } : undefined;
     }
     const uncaptured = bytes - Math.max(skip, payload.length);
     if (uncaptured > 0) {
@@ -151,14 +168,25 @@ export class FrameReader {
    * frame header (a split read) is kept and tried again with the next one.
    * Returns where consuming should start in `payload`.
    */
-  private trySync(payload: Buffer, bytes: number, stamp: Stamp, first: boolean): number {
+  private trySync(payload: Buffer, bytes: number, stamp: Stamp, first: boolean, pos: bigint | undefined): number {
     const probe = this.probe;
     this.probe = undefined;
+    const skipped = this.skipped;
+    this.skipped = undefined;
     const candidate = probe ? Buffer.concat([probe.bytes, payload]) : payload;
     if (frameChainAt(candidate, this.maxFrameSize) > 0) {
       this.synced = true;
+      // Found again after a loss: this says nothing of where the direction began.
       if (this.everLostSync) this.options.counters.resyncs++;
-      this.fromFirstByte = probe ? probe.first : first;
+      else this.fromFirstByte = probe ? probe.first : first;
+      if (skipped && !probe && pos !== undefined && skipped.end === pos) {
+        const from = frameChainEndingAt(skipped.bytes, this.maxFrameSize);
+        if (from !== undefined) {
+          this.options.counters.resyncSkippedBytes -= skipped.bytes.length - from;
+          this.options.counters.recoveredFrameBytes += skipped.bytes.length - from;
+          this.consume(skipped.bytes, from, skipped.stamp);
+        }
+      }
       if (probe) this.consume(probe.bytes, 0, probe.stamp);
       return 0;
     }
@@ -201,7 +229,7 @@ export class FrameReader {
         if (header.length > this.maxFrameSize) {
           // FRAME_SIZE_ERROR for a peer; for us a sign the boundaries were wrong.
           this.options.counters.malformedFrames++;
-          this.loseSync();
+          this.loseSync(true);
           this.options.counters.resyncSkippedBytes += end - offset;
           return;
         }
@@ -252,6 +280,7 @@ export class FrameReader {
   private lose(n: number, stamp: Stamp): void {
     if (n <= 0) return;
     this.probe = undefined;
+    this.skipped = undefined;
     if (this.preface === 'pending') {
       this.preface = 'absent';
       return;
@@ -265,16 +294,25 @@ export class FrameReader {
       if (frame.remaining === 0) this.finish(stamp);
       return;
     }
-    this.loseSync();
+    this.loseSync(this.inHeaderBlock());
   }
 
-  private loseSync(): void {
+  /** Whether the byte now due belongs to a frame that may carry header block bytes. */
+  private inHeaderBlock(): boolean {
+    if (!this.current && this.headerFill === 0) return false;
+    // Inside a frame header whose type byte was not captured: it may be anything.
+    if (!this.current && this.headerFill <= 3) return true;
+    const type = this.current ? this.current.header.type : this.header[3];
+    return type === FrameType.HEADERS || type === FrameType.PUSH_PROMISE || type === FrameType.CONTINUATION;
+  }
+
+  private loseSync(cutHeaderBlock: boolean): void {
     if (!this.synced) return;
     this.synced = false;
     this.everLostSync = true;
     this.current = undefined;
     this.headerFill = 0;
     this.options.counters.lostSync++;
-    this.options.onLostSync();
+    this.options.onLostSync(cutHeaderBlock);
   }
 }

@@ -6,7 +6,7 @@
 export { looksLikeHttp2 } from './detect.js';
 export { Http2Connection, type Http2ConnectionOptions } from './connection.js';
 export { FrameReader, type Frame, type FrameReaderOptions } from './frame-reader.js';
-export { readFrameHeader, frameHeaderProblem, frameChainAt, type FrameHeader } from './frame-header.js';
+export { readFrameHeader, frameHeaderProblem, frameChainAt, frameChainEndingAt, type FrameHeader } from './frame-header.js';
 export { HpackDecoder, DEFAULT_TABLE_SIZE, type HeaderBlockResult } from './hpack-decoder.js';
 export { decodeHuffman, HUFFMAN_CODES } from './huffman.js';
 export { STATIC_TABLE } from './hpack-static-table.js';

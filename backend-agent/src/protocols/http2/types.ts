@@ -89,8 +89,14 @@ export interface Http2Counters {
   /** Times a direction lost its frame boundaries, and found them again. */
   lostSync: number;
   resyncs: number;
+  /** Lost bytes found unable to have held a header block (gRPC): that side's HPACK table was kept. */
+  hpackKeptAcrossGaps: number;
+  /** Lost bytes that may have held a header block: that side's HPACK table became unknown (degraded decoding). */
+  hpackLostToGaps: number;
   /** Bytes skipped while looking for a frame boundary. */
   resyncSkippedBytes: number;
+  /** Skipped bytes read after all: the last frames of a call found to end where frames were found again. */
+  recoveredFrameBytes: number;
   /** Streams whose opening we never saw (joined mid-stream): not reported. */
   orphanStreams: number;
   /** Server-pushed streams: their header blocks are decoded (HPACK stays in step), the streams not reported. */
@@ -117,7 +123,10 @@ export function emptyCounters(): Http2Counters {
     uncapturedBytes: 0,
     lostSync: 0,
     resyncs: 0,
+    hpackKeptAcrossGaps: 0,
+    hpackLostToGaps: 0,
     resyncSkippedBytes: 0,
+    recoveredFrameBytes: 0,
     orphanStreams: 0,
     pushedStreams: 0,
     resets: 0,

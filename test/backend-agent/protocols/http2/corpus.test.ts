@@ -10,6 +10,7 @@ import { Http2Connection, grpcCall, type Http2Exchange } from '../../../../backe
 import { loadCapture, type RecordedCapture } from './fixtures/corpus.js';
 import { seededRandom } from '../http1/helpers.js';
 import { header } from './helpers.js';
+import type { GrpcCallResult, H2CallResult } from '../../../integration/helpers.js';
 
 interface Replay {
   exchanges: Http2Exchange[];
@@ -61,26 +62,12 @@ function replay(cap: RecordedCapture, role: 'client' | 'server', options: Replay
   return { exchanges, connection };
 }
 
-interface GrpcClientCall {
-  method: string;
-  traceId: string;
-  spanId: string;
-  code: number;
-}
-interface H2ClientCall {
-  method: string;
-  path: string;
-  traceId: string;
-  spanId: string;
-  status: number;
-  bodyBytes: number;
-}
 
 const GRPC = loadCapture('grpc-js.json');
 const H2C = loadCapture('h2c-node.json');
 
 test('grpc-js corpus: every call, its method, status and traceparent, from both sides', () => {
-  const calls = GRPC.client as GrpcClientCall[];
+  const calls = GRPC.client as GrpcCallResult[];
   for (const role of ['client', 'server'] as const) {
     const { exchanges, connection } = replay(GRPC, role);
     assert.equal(exchanges.length, calls.length, role);
@@ -101,7 +88,7 @@ test('grpc-js corpus: every call, its method, status and traceparent, from both 
 });
 
 test('node http2 corpus: interleaved streams, methods, paths, statuses and body sizes, from both sides', () => {
-  const calls = H2C.client as H2ClientCall[];
+  const calls = H2C.client as H2CallResult[];
   for (const role of ['client', 'server'] as const) {
     const { exchanges } = replay(H2C, role);
     assert.deepEqual(

@@ -170,3 +170,25 @@ test('connection: malformed frames are counted and never throw', () => {
   assert.equal(c.malformedFrames, 5);
   assert.equal(c.internalErrors, 0);
 });
+
+test('frames found again after a loss: the direction still counts as read from its first byte, and the loss says whether it cut a header block', () => {
+  const frames: Frame[] = [];
+  const cuts: boolean[] = [];
+  const r = new FrameReader({ direction: 'ingress', clientToServer: false, counters: emptyCounters(), onFrame: (f) => frames.push(f), onLostSync: (cut) => cuts.push(cut) });
+  let pos = 0n;
+  const call = (b: Buffer, capture = b.length): void => {
+    r.push({ payload: b.subarray(0, capture), bytes: b.length, streamPos: pos, tsEnterNs: pos, tsExitNs: pos + 1n });
+    pos += BigInt(b.length);
+  };
+  call(settings());
+  assert.equal(r.startedAtFirstByte, true);
+  // Two DATA frames in one call, cut inside the first: the second frame's header is lost.
+  call(Buffer.concat([data(1, Buffer.alloc(100)), data(1, Buffer.alloc(100))]), 50);
+  call(headers(1, rep.indexed(8), END_HEADERS | END_STREAM));
+  assert.deepEqual(cuts, [false], 'the loss began inside DATA');
+  assert.equal(r.startedAtFirstByte, true, 'a resynchronisation is not where the direction began');
+  assert.deepEqual(frames.map((f) => f.header.type), [0x4, 0x1], 'the cut DATA frame is dropped, the HEADERS after the loss read');
+  // Now a loss inside a HEADERS frame.
+  call(Buffer.concat([headers(3, Buffer.alloc(100, 0x82)), data(3, Buffer.alloc(10))]), 50);
+  assert.deepEqual(cuts, [false, true]);
+});
