@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/memory.ts [--quick|--tiny] [--cases 1000x2,10000x2,10000x1] [--rounds N] [--port P] [--json FILE]`
+ * `node --import tsx bench/memory.ts [--quick|--tiny] [--cases 1000x2,10000x2,10000x1] [--rounds N] [--port P] [--node-flags "--max-semi-space-size=2"] [--json FILE]`
  *
  * Agent CPU and resident memory with N concurrent keep-alive connections
  * open. The real agent (backend-agent/bin, built dist) runs with
@@ -13,6 +13,10 @@
  * would need 10k real sockets and a service that holds them on this shared
  * 2-core box; the synthetic stream exercises the same decoder, tracker,
  * parsers, span writer and store the live path does.
+ *
+ * --node-flags passes V8/Node flags to the agent's node (not to this script),
+ * to measure what a flag such as a smaller young generation does to RSS and CPU.
+ * bench/memory-heap.ts breaks the per-connection part down.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,7 +24,7 @@ import { once } from 'node:events';
 import { execFileSync } from 'node:child_process';
 import { encode } from '../backend-agent/src/capture/framing.js';
 import type { AgentHealth } from '../backend-agent/src/model/health.js';
-import type { Direction, Role, SocketTuple } from '../backend-agent/src/model/events.js';
+import { benchConnection, openEvents, roundEvents, type BenchConnection } from './memory/stream.js';
 import { REPO, startChild, stopAll, waitUntil, sleep } from './lib/child.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
@@ -37,6 +41,7 @@ const cases = (value('--cases') ?? (mode === 'tiny' ? '100x2' : '1000x2,10000x2,
 });
 const rounds = Number(value('--rounds') ?? (mode === 'full' ? 5 : 2));
 const port = Number(value('--port') ?? 19545);
+const nodeFlags = (value('--node-flags') ?? '').split(' ').filter(Boolean);
 const AGENT_BIN = path.join(REPO, 'backend-agent', 'bin', 'wiretrace-agent.js');
 
 export interface MemoryResult {
@@ -44,6 +49,8 @@ export interface MemoryResult {
   /** 2: both ends on this host; 1: only the server side. */
   sides: number;
   trackedSockets: number;
+  /** Sockets the tracker forgot to stay under its cap (their exchanges so far were kept). */
+  evictedSockets: number;
   exchanges: number;
   baselineRssMiB: number;
   /** RSS with every connection open, after the traffic settled. */
@@ -66,7 +73,7 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
   const fifo = path.join(dir, 'capture.fifo');
   execFileSync('mkfifo', [fifo]);
   const url = `http://127.0.0.1:${port}`;
-  const agent = startChild('node', [AGENT_BIN, '--capture-pipe', fifo, '--db', path.join(dir, 'spans.db'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { cwd: REPO });
+  const agent = startChild('node', [...nodeFlags, AGENT_BIN, '--capture-pipe', fifo, '--db', path.join(dir, 'spans.db'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { cwd: REPO });
   const health = async (): Promise<AgentHealth> => (await (await fetch(`${url}/api/health`)).json()) as AgentHealth;
   try {
     await waitUntil('agent API', async () => {
@@ -87,34 +94,22 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
     await write(Buffer.concat([encode.preamble(), encode.hello({ realtimeOffsetNs: BigInt(Date.now()) * 1_000_000n - startNs, loaderPid: 1, maxPayload: 4096, ncpus: 2, kernelRelease: 'synthetic' })]));
 
     const pos = new Map<bigint, bigint>();
-    const conns: Array<{ c: bigint; s: bigint; cs: SocketTuple; ss: SocketTuple }> = [];
+    const conns: BenchConnection[] = [];
     let batch: Buffer[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length) await write(Buffer.concat(batch));
       batch = [];
     };
     for (let i = 0; i < connections; i++) {
-      const cs: SocketTuple = { family: 'ipv4', local: { address: `10.2.${(i >> 8) & 255}.${i & 255}`, port: 20000 + (i % 40000) }, remote: { address: '10.9.0.1', port: 8080 } };
-      const ss: SocketTuple = { family: 'ipv4', local: cs.remote, remote: cs.local };
-      const conn = { c: BigInt(2 * i + 1), s: BigInt(2 * i + 2), cs, ss };
+      const conn = benchConnection(i);
       conns.push(conn);
-      const t = now();
-      if (sides === 2) batch.push(connEv(t, conn.c, CLIENT, 'client', 'connect', cs));
-      batch.push(connEv(t, conn.s, SERVER, 'server', 'accept4', ss));
+      batch.push(...openEvents(now(), conn, sides, CLIENT, SERVER));
       if (batch.length >= 2000) await flush();
     }
     await flush();
-    const req = Buffer.from('GET /api/items/1 HTTP/1.1\r\nHost: memserver\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n');
-    const res = Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
     for (let r = 0; r < rounds; r++) {
       for (const conn of conns) {
-        const t = now();
-        if (sides === 2) batch.push(dataEv(t, pos, conn.c, CLIENT, 'client', conn.cs, 'egress', req));
-        batch.push(
-          dataEv(t + 10_000n, pos, conn.s, SERVER, 'server', conn.ss, 'ingress', req),
-          dataEv(t + 60_000n, pos, conn.s, SERVER, 'server', conn.ss, 'egress', res),
-        );
-        if (sides === 2) batch.push(dataEv(t + 70_000n, pos, conn.c, CLIENT, 'client', conn.cs, 'ingress', res));
+        batch.push(...roundEvents(now(), pos, conn, sides, CLIENT, SERVER));
         if (batch.length >= 4000) await flush();
       }
       await flush();
@@ -132,10 +127,12 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
     const agentCpuSec = (cpuSeconds(agent.pid) ?? cpu0) - cpu0;
     await sleep(1500); // a flush tick and GC with everything open
     const openRssMiB = rssMiB(agent.pid) ?? NaN;
+    const last = await health();
     const result: MemoryResult = {
       connections,
       sides,
-      trackedSockets: (await health()).pipeline.openConnections,
+      trackedSockets: last.pipeline.openConnections,
+      evictedSockets: last.pipeline.connectionsEvicted ?? 0,
       exchanges: settled.pipeline.exchanges,
       baselineRssMiB,
       openRssMiB,
@@ -151,22 +148,8 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
   }
 }
 
-function connEv(tsNs: bigint, connId: bigint, who: { pid: number; comm: string }, role: Role, syscall: string, socket: SocketTuple): Buffer {
-  return encode.conn({ tsNs, connId, cgroupId: 1n, pid: who.pid, tid: who.pid, fd: 7, kind: 'open', role, syscall, socket, bytesSent: 0n, bytesRecv: 0n, comm: who.comm });
-}
-
-function dataEv(tsExitNs: bigint, pos: Map<bigint, bigint>, connId: bigint, who: { pid: number; comm: string }, role: Role, socket: SocketTuple, direction: Direction, payload: Buffer): Buffer {
-  const key = direction === 'egress' ? connId : -connId;
-  const streamPos = pos.get(key) ?? 0n;
-  pos.set(key, streamPos + BigInt(payload.length));
-  return encode.data({
-    tsEnterNs: tsExitNs - 5_000n, tsExitNs, connId, cgroupId: 1n, streamPos, bytes: payload.length, pid: who.pid, tid: who.pid, fd: 7,
-    direction, role, syscall: direction === 'egress' ? 'write' : 'read', truncated: false, socket, comm: who.comm, payload,
-  });
-}
-
 process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)));
-console.log(`\nAgent memory and CPU with N keep-alive connections open (real agent, --capture-pipe, synthetic loader stream; ${rounds} request(s) per connection)`);
+console.log(`\nAgent memory and CPU with N keep-alive connections open (real agent${nodeFlags.length ? ` with ${nodeFlags.join(' ')}` : ''}, --capture-pipe, synthetic loader stream; ${rounds} request(s) per connection)`);
 const results: MemoryResult[] = [];
 try {
   for (const c of cases) results.push(await runOne(c.connections, c.sides));
@@ -175,10 +158,10 @@ try {
 }
 console.log(
   markdownTable(
-    ['connections', 'ends on this host', 'tracked sockets', 'exchanges', 'RSS idle (MiB)', 'RSS with N open (MiB)', 'peak RSS (MiB)', 'agent CPU-s', 'exchanges/CPU-s'],
-    results.map((r) => [fmtNum(r.connections), r.sides === 2 ? 'both (loopback)' : 'server only', fmtNum(r.trackedSockets), fmtNum(r.exchanges), fmtNum(r.baselineRssMiB), fmtNum(r.openRssMiB), fmtNum(r.peakRssMiB), fmtNum(r.agentCpuSec, 2), fmtNum(r.exchangesPerCpuSec)]),
+    ['connections', 'ends on this host', 'tracked sockets', 'evicted', 'exchanges', 'RSS idle (MiB)', 'RSS with N open (MiB)', 'peak RSS (MiB)', 'agent CPU-s', 'exchanges/CPU-s'],
+    results.map((r) => [fmtNum(r.connections), r.sides === 2 ? 'both (loopback)' : 'server only', fmtNum(r.trackedSockets), fmtNum(r.evictedSockets), fmtNum(r.exchanges), fmtNum(r.baselineRssMiB), fmtNum(r.openRssMiB), fmtNum(r.peakRssMiB), fmtNum(r.agentCpuSec, 2), fmtNum(r.exchangesPerCpuSec)]),
   ),
 );
 const json = value('--json');
-if (json) fs.writeFileSync(json, `${JSON.stringify({ mode, rounds, results }, null, 2)}\n`);
-console.log(`MEMORY_JSON ${JSON.stringify({ mode, rounds, results })}`);
+if (json) fs.writeFileSync(json, `${JSON.stringify({ mode, rounds, nodeFlags, results }, null, 2)}\n`);
+console.log(`MEMORY_JSON ${JSON.stringify({ mode, rounds, nodeFlags, results })}`);

@@ -59,7 +59,8 @@ export class IngestPipeline {
       peerOf: (socket) => this.tracker.sockets.peerOf(socket),
       extractTraceContext: (headers: HeaderList) => {
         const r = extractTraceContext(headers);
-        return { ...(r.context ? { context: r.context } : {}), correlationIds: correlationAttributes(r.correlationIds) };
+        const correlationIds = correlationAttributes(r.correlationIds);
+        return r.context ? { context: r.context, correlationIds } : { correlationIds };
       },
       redactHeaders: (headers) => redactor.redactHeaders(headers),
       redactQuery: (query) => redactor.redactQuery(query),
@@ -169,9 +170,11 @@ const CORRELATION_HEADERS: Record<keyof CorrelationIds, string> = {
   bareRequestId: 'request-id',
 };
 
+const CORRELATION_KEYS = Object.keys(CORRELATION_HEADERS) as Array<keyof CorrelationIds>;
+
 function correlationAttributes(ids: CorrelationIds): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const key of Object.keys(CORRELATION_HEADERS) as Array<keyof CorrelationIds>) {
+  for (const key of CORRELATION_KEYS) {
     const value = ids[key];
     if (value) out[CORRELATION_HEADERS[key]] = value;
   }

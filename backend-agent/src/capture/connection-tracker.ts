@@ -14,8 +14,8 @@ export interface ProtocolSession {
   onClose(tsNs: bigint): void;
   /** Gives up on requests older than maxAgeNs (their response was lost). */
   flush(nowNs: bigint, maxAgeNs: bigint): void;
-  /** Completed exchanges since the last call. */
-  drain(): ObservedExchange[];
+  /** Completed exchanges since the last call (a shared empty array when none: the tracker asks after every event). */
+  drain(): readonly ObservedExchange[];
   /** Bytes the parser could not make sense of, and stream gaps it resynchronised over. */
   readonly parseErrors: number;
   readonly gaps: number;
@@ -68,12 +68,18 @@ const IDLE_NS = 600_000_000_000n;
 /** A request with no response after this long is reported without one. */
 const RESPONSE_TIMEOUT_NS = 120_000_000_000n;
 /**
- * Connections tracked at once (about 8-10 KiB each with HTTP/1 parsers). Lost
- * close events would otherwise keep connections for IDLE_NS: under a burst
- * with kernel drops that is unbounded memory. Beyond it, the least recently
- * active are forgotten, counted in evictedConnections.
+ * Connections tracked at once. Lost close events would otherwise keep
+ * connections for IDLE_NS: under a burst with kernel drops that is unbounded
+ * memory. Beyond it, the least recently active are forgotten, counted in
+ * evictedConnections; an evicted connection that is still alive loses what
+ * its parser held (a message in progress) and is tracked again, joined
+ * mid-stream, at its next event. An idle keep-alive HTTP/1 connection costs
+ * about 1.7 KB of heap (bench/memory-heap.ts), so this bounds idle state near
+ * 110 MiB while 10,000 connections with both ends on this host (20,000
+ * sockets) fit without evicting live ones. Bytes held per connection have
+ * their own bounds in the parsers (a head, an undetected prefix: 64 KiB each).
  */
-export const DEFAULT_MAX_CONNECTIONS = 16_384;
+export const DEFAULT_MAX_CONNECTIONS = 65_536;
 /** Share of the cap forgotten at once, so the sort by activity runs rarely. */
 const EVICT_FRACTION = 8;
 
@@ -93,8 +99,7 @@ export class ConnectionTracker {
 
   onConn(ev: ConnEvent): void {
     if (ev.kind === 'open') {
-      const conn = this.create(ev.connId, ev.pid, ev.comm, ev.cgroupId, ev.role, ev.socket, ev.tsNs);
-      this.sockets.add(conn.socket, { pid: conn.pid, connId: conn.connId, comm: conn.comm });
+      this.create(ev.connId, ev.pid, ev.comm, ev.cgroupId, ev.role, ev.socket, ev.tsNs);
       return;
     }
     const conn = this.conns.get(ev.connId);
@@ -113,7 +118,6 @@ export class ConnectionTracker {
     if (!conn) {
       // Connection opened before capture started, or its open event was lost.
       conn = this.create(ev.connId, ev.pid, ev.comm, ev.cgroupId, ev.role, ev.socket, ev.tsExitNs);
-      this.sockets.add(conn.socket, { pid: conn.pid, connId: conn.connId, comm: conn.comm });
     }
     conn.lastSeenNs = ev.tsExitNs;
     if (ev.captureSource === 'tls') {
@@ -193,6 +197,7 @@ export class ConnectionTracker {
     const existing = this.conns.get(connId);
     if (existing) return existing;
     if (this.conns.size >= this.maxConnections) this.evictLeastRecent(tsNs);
+    // Every field from the start (captureSource too): one object shape for all, no property store added later.
     const conn: TrackedConnection = {
       connId,
       pid,
@@ -204,14 +209,17 @@ export class ConnectionTracker {
       protocol: undefined,
       session: undefined,
       eventsBeforeDetection: 0,
+      captureSource: undefined,
     };
     this.conns.set(connId, conn);
+    // The record itself is the socket's owner (pid, connId, comm): no second object per socket.
+    this.sockets.add(socket, conn);
     return conn;
   }
 
   private collect(conn: TrackedConnection): void {
     const done = conn.session?.drain();
-    if (!done) return;
+    if (!done || done.length === 0) return;
     for (const ex of done) {
       // Protocol sessions describe the connection; where its plaintext came from is known here.
       if (conn.captureSource === 'tls') ex.connection.captureSource = 'tls';
@@ -225,6 +233,8 @@ export class ConnectionTracker {
     this.sockets.remove(conn.socket, conn.connId, nowNs);
     this.retireCounters(conn);
     this.conns.delete(conn.connId);
+    // Whoever still holds the record (an exchange being built) does not keep the parsers alive.
+    conn.session = undefined;
   }
 
   /** Keeps a session's counters in the tracker's totals before the session goes. */

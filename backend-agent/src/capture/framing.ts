@@ -93,6 +93,7 @@ export class FrameDecoder {
   private failed: FramingError | undefined;
   /** Records of types this agent does not know, skipped by length. */
   unknownRecords = 0;
+  private readonly endpoints = new EndpointCache();
 
   /**
    * Feeds a chunk and returns every complete event it finishes.
@@ -119,7 +120,7 @@ export class FrameDecoder {
         }
         if (this.buffer.length - offset < len) break;
         const body = this.buffer.subarray(offset + RECORD_HEADER_LEN, offset + len);
-        const event = decodeRecord(type, body);
+        const event = decodeRecord(type, body, this.endpoints);
         if (event?.type === 'hello') event.version = this.version;
         if (event) events.push(event);
         else this.unknownRecords++;
@@ -152,14 +153,57 @@ function readPreamble(buf: Buffer): number {
   return version;
 }
 
-function decodeRecord(type: number, body: Buffer): CaptureEvent | undefined {
+/**
+ * The socket tuple and comm of a connection's last DATA record, so the next
+ * record of the same connection with the same bytes there reuses them instead
+ * of formatting two address strings, allocating three objects and decoding
+ * comm again (every DATA record carries them; they rarely change). A hit is
+ * decided on the raw bytes, so a reused connection id or a renamed thread
+ * (comm) is decoded afresh. Events of one connection then share one
+ * SocketTuple object: consumers never mutate it.
+ */
+const ENDPOINT_AT = 72; // DATA: socket (40 bytes) then comm (16 bytes)
+const ENDPOINT_LEN = SOCKET_LEN + 16;
+const MAX_CACHED_ENDPOINTS = 8192;
+
+interface CachedEndpoint {
+  raw: Buffer;
+  socket: SocketTuple;
+  comm: string;
+}
+
+class EndpointCache {
+  private readonly byConn = new Map<bigint, CachedEndpoint>();
+
+  get(connId: bigint, b: Buffer): CachedEndpoint {
+    const hit = this.byConn.get(connId);
+    if (hit !== undefined && sameBytes(hit.raw, b, ENDPOINT_AT)) return hit;
+    const entry = {
+      raw: Buffer.from(b.subarray(ENDPOINT_AT, ENDPOINT_AT + ENDPOINT_LEN)),
+      socket: decodeSocket(b, ENDPOINT_AT),
+      comm: cString(b, ENDPOINT_AT + SOCKET_LEN, 16),
+    };
+    // Bounded without bookkeeping: connections come and go, and a miss only costs a decode.
+    if (hit === undefined && this.byConn.size >= MAX_CACHED_ENDPOINTS) this.byConn.clear();
+    this.byConn.set(connId, entry);
+    return entry;
+  }
+}
+
+/** Whether raw equals b[at, at + raw.length), compared a 32-bit word at a time (raw.length is a multiple of 4). */
+function sameBytes(raw: Buffer, b: Buffer, at: number): boolean {
+  for (let i = 0; i < raw.length; i += 4) if (raw.readUInt32LE(i) !== b.readUInt32LE(at + i)) return false;
+  return true;
+}
+
+function decodeRecord(type: number, body: Buffer, endpoints: EndpointCache): CaptureEvent | undefined {
   switch (type) {
     case REC_HELLO:
       return decodeHello(body);
     case REC_CONN:
       return decodeConn(body);
     case REC_DATA:
-      return decodeData(body);
+      return decodeData(body, endpoints);
     case REC_STATS:
       return decodeStats(body);
     case REC_TLS:
@@ -206,18 +250,20 @@ function decodeConn(b: Buffer): ConnEvent {
   };
 }
 
-function decodeData(b: Buffer): DataEvent {
+function decodeData(b: Buffer, endpoints: EndpointCache): DataEvent {
   need(b, DATA_FIXED_LEN, 'DATA');
   const captured = b.readUInt32LE(64);
   const flags = b.readUInt32LE(68);
   if (DATA_FIXED_LEN + captured > b.length) {
     throw new FramingError(`DATA record claims ${captured} payload bytes but carries ${b.length - DATA_FIXED_LEN}`);
   }
+  const connId = b.readBigUInt64LE(16);
+  const endpoint = endpoints.get(connId, b);
   const ev: DataEvent = {
     type: 'data',
     tsEnterNs: b.readBigUInt64LE(0),
     tsExitNs: b.readBigUInt64LE(8),
-    connId: b.readBigUInt64LE(16),
+    connId,
     cgroupId: b.readBigUInt64LE(24),
     streamPos: b.readBigUInt64LE(32),
     bytes: Number(b.readBigInt64LE(40)),
@@ -228,8 +274,8 @@ function decodeData(b: Buffer): DataEvent {
     role: decodeRole(b.readUInt8(61)),
     syscall: SYSCALLS[b.readUInt8(62)] ?? 'unknown',
     truncated: (flags & DATA_F_TRUNCATED) !== 0,
-    socket: decodeSocket(b, 72),
-    comm: cString(b, 112, 16),
+    socket: endpoint.socket,
+    comm: endpoint.comm,
     // A view, not a copy: the decoder never reuses the chunk it came from.
     payload: b.subarray(DATA_FIXED_LEN, DATA_FIXED_LEN + captured),
   };
@@ -415,9 +461,10 @@ function encodeRole(r: Role): number {
   return r === 'client' ? 1 : r === 'server' ? 2 : 0;
 }
 
+const SYSCALL_NUMBERS = new Map(Object.entries(SYSCALLS).map(([num, name]) => [name, Number(num)]));
+
 function syscallNumber(name: string): number {
-  for (const [num, n] of Object.entries(SYSCALLS)) if (n === name) return Number(num);
-  return 0;
+  return SYSCALL_NUMBERS.get(name) ?? 0;
 }
 
 function writeSocket(b: Buffer, at: number, s: SocketTuple): void {

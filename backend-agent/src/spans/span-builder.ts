@@ -101,8 +101,8 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   attributes['network.local.address'] = local.address;
   attributes['network.local.port'] = local.port;
   if (ex.streamId !== undefined) attributes['network.stream.id'] = ex.streamId;
-  for (const [name, value] of Object.entries(correlationIds)) {
-    attributes[`http.request.header.${name}`] = value.slice(0, MAX_HEADER_ATTRIBUTE);
+  for (const name in correlationIds) {
+    attributes[`http.request.header.${name}`] = correlationIds[name]!.slice(0, MAX_HEADER_ATTRIBUTE);
   }
   if (context?.traceState) attributes['w3c.tracestate'] = context.traceState.slice(0, MAX_HEADER_ATTRIBUTE);
   if (process.containerId) attributes['container.id'] = process.containerId;

@@ -6,10 +6,16 @@
  * write lock is never held long (readers in other processes, like the CLI,
  * and the ingest's next batch get in between). One call does at most
  * `maxBatches` batches and says whether it finished; the caller runs it again
- * soon when it did not. Freed pages are returned to the file system with
- * `PRAGMA incremental_vacuum` (the store is created with
- * auto_vacuum=INCREMENTAL) and a passive WAL checkpoint, so the file on disk
- * really shrinks.
+ * soon when it did not.
+ *
+ * The size cap counts pages in use, not free ones: SQLite puts the next
+ * inserts into freed pages, so a store at its cap keeps a steady file size
+ * without giving pages back. Only pages beyond the cap are returned to the
+ * file system (`PRAGMA incremental_vacuum(N)`; the store is created with
+ * auto_vacuum=INCREMENTAL), because vacuuming moves pages from the end of the
+ * file into the holes: vacuuming every freed page after every batch rewrote
+ * the newest data again and again (the 10-minute soak wrote ~35x what
+ * retention freed and stalled the agent for seconds, docs/BENCHMARKS.md).
  */
 import type Database from 'better-sqlite3';
 import { CatalogDelta, CatalogStatements, type CatalogRow } from './catalog.js';
@@ -51,11 +57,42 @@ export function databaseSizeBytes(db: Database.Database): number {
   return pageCount * pageSize;
 }
 
-function freePageBytes(db: Database.Database): number {
-  const free = db.pragma('freelist_count', { simple: true }) as number;
-  const pageSize = db.pragma('page_size', { simple: true }) as number;
-  return free * pageSize;
+interface PageCounts {
+  pageSize: number;
+  pages: number;
+  free: number;
 }
+
+function pageCounts(db: Database.Database): PageCounts {
+  return {
+    pageSize: db.pragma('page_size', { simple: true }) as number,
+    pages: db.pragma('page_count', { simple: true }) as number,
+    free: db.pragma('freelist_count', { simple: true }) as number,
+  };
+}
+
+/** Bytes of pages holding data: the file minus its free list. */
+function usedBytes(db: Database.Database): number {
+  const c = pageCounts(db);
+  return (c.pages - c.free) * c.pageSize;
+}
+
+/**
+ * Once over the size cap, delete down to at most this fraction of it, so
+ * deletes come in runs of a few MB rather than one small batch after every
+ * insert batch...
+ */
+const SIZE_TRIM_TO = 0.95;
+/**
+ * ...and lower by what the store grew since the last pass (at most half the
+ * cap), so the next interval's inserts land in freed pages instead of
+ * growing the file past the cap and having to be vacuumed back.
+ */
+const MAX_GROWTH_SHARE_RESERVED = 0.5;
+/** Without a size cap, free pages are kept for reuse up to this share of the file... */
+const FREE_SHARE_KEPT = 0.25;
+/** ...and when it is exceeded, vacuumed down to this share (bounded work per pass). */
+const FREE_SHARE_AFTER_VACUUM = 0.1;
 
 /** What a delete hands back so the derived tables (catalog.ts) can be adjusted in the same transaction. */
 const RETURNING = 'RETURNING service, name, kind, start_us, duration_ns, peer_service, peer_local, status, request_bytes, response_bytes';
@@ -67,6 +104,12 @@ export class RetentionRunner {
   private readonly countSpans: Database.Statement<[], number>;
   private readonly pruneOperations: Database.Statement<[]>;
   private readonly pruneEdgeProtocols: Database.Statement<[]>;
+  /** Over the size cap and not yet down to SIZE_TRIM_TO of it (may span several passes). */
+  private trimming = false;
+  /** Where the current trim stops: fixed when it starts, so chained passes agree. */
+  private trimTarget = 0;
+  /** usedBytes at the end of the last pass that had a size cap. */
+  private usedAfterLastPass: number | undefined;
 
   constructor(private readonly db: Database.Database) {
     this.deleteOlderThan = db.prepare(
@@ -105,27 +148,39 @@ export class RetentionRunner {
       }
     }
 
-    if (complete && policy.maxSizeBytes !== undefined) {
-      this.vacuum();
-      while (databaseSizeBytes(this.db) > policy.maxSizeBytes) {
+    const cap = policy.maxSizeBytes;
+    if (complete && cap !== undefined) {
+      const used = usedBytes(this.db);
+      if (used > cap && !this.trimming) {
+        this.trimming = true;
+        const growth = this.usedAfterLastPass === undefined ? 0 : Math.max(0, used - this.usedAfterLastPass);
+        this.trimTarget = Math.floor(Math.min(cap * SIZE_TRIM_TO, cap - Math.min(growth, cap * MAX_GROWTH_SHARE_RESERVED)));
+      }
+      const target = this.trimTarget;
+      while (this.trimming) {
         const spans = this.countSpans.get() ?? 0;
-        if (spans === 0) break; // what is left is schema and indexes: nothing more to delete
+        // Nothing more to delete when what is left is schema and indexes.
+        if (spans === 0 || usedBytes(this.db) <= target) {
+          this.trimming = false;
+          break;
+        }
         if (batchesLeft === 0) {
           complete = false;
           break;
         }
         batchesLeft -= 1;
-        const n = this.rowsToFree(policy.maxSizeBytes, spans, batchSize);
-        const changes = this.deleteBatch(() => this.deleteOldest.all(n));
-        deleted += changes;
-        this.vacuum();
+        const n = this.rowsToFree(target, spans, batchSize);
+        deleted += this.deleteBatch(() => this.deleteOldest.all(n));
       }
     }
 
     if (deleted > 0) {
       this.pruneOperations.run();
       this.pruneEdgeProtocols.run();
-      this.vacuum();
+    }
+    const released = cap !== undefined ? this.shrinkTo(cap) : this.releaseSurplusFreePages();
+    if (cap !== undefined && complete) this.usedAfterLastPass = usedBytes(this.db);
+    if (deleted > 0 || released) {
       // Copy the WAL into the database file (which truncates the file to its
       // new page count) without waiting for readers: PASSIVE never blocks.
       this.db.pragma('wal_checkpoint(PASSIVE)');
@@ -150,15 +205,31 @@ export class RetentionRunner {
    * frees whole pages only once they are empty, so this is an estimate and the
    * loop re-measures after each batch.
    */
-  private rowsToFree(maxSizeBytes: number, spans: number, batchSize: number): number {
-    const size = databaseSizeBytes(this.db);
-    const usedBytes = Math.max(1, size - freePageBytes(this.db));
-    const bytesPerRow = usedBytes / spans;
-    const excess = size - maxSizeBytes;
+  private rowsToFree(targetBytes: number, spans: number, batchSize: number): number {
+    const used = Math.max(1, usedBytes(this.db));
+    const bytesPerRow = used / spans;
+    const excess = used - targetBytes;
     return Math.min(batchSize, Math.max(1, Math.ceil(excess / bytesPerRow)));
   }
 
-  private vacuum(): void {
-    this.db.pragma('incremental_vacuum');
+  /** Returns the pages beyond the cap to the file system; true when it vacuumed. */
+  private shrinkTo(capBytes: number): boolean {
+    const c = pageCounts(this.db);
+    const excessPages = Math.min(c.free, c.pages - Math.floor(capBytes / c.pageSize));
+    return this.vacuumPages(excessPages);
+  }
+
+  /** Without a size cap: keep free pages for reuse unless they are a large share of the file. */
+  private releaseSurplusFreePages(): boolean {
+    const c = pageCounts(this.db);
+    if (c.free <= c.pages * FREE_SHARE_KEPT) return false;
+    // Vacuuming x pages leaves free - x of pages - x: solve for a FREE_SHARE_AFTER_VACUUM share.
+    return this.vacuumPages(Math.ceil((c.free - c.pages * FREE_SHARE_AFTER_VACUUM) / (1 - FREE_SHARE_AFTER_VACUUM)));
+  }
+
+  private vacuumPages(pages: number): boolean {
+    if (pages <= 0) return false;
+    this.db.pragma(`incremental_vacuum(${Math.floor(pages)})`);
+    return true;
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { AttributeValue, Span } from '../model/span.js';
 import { decodeSpan, encodeSpan } from './span-codec.js';
+import { spanProtocol } from './span-protocol.js';
 
 /** Named parameters of the upsert statement (better-sqlite3 binds `@name`). */
 export interface SpanRow {
@@ -83,6 +84,16 @@ export function spanToRow(span: Span): SpanRow {
     response_bytes: integer(span.network.responseBytes),
     span_json: encodeSpan(span),
   };
+}
+
+/** A span converted for the write path: its row, and its edge's application protocol (kept per batch, not a column). */
+export interface PreparedSpan {
+  row: SpanRow;
+  protocol: string | undefined;
+}
+
+export function prepareSpan(span: Span): PreparedSpan {
+  return { row: spanToRow(span), protocol: spanProtocol(span.attributes ?? {}) };
 }
 
 export function rowToSpan(spanJson: string): Span {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SpanWriter, type SpanSink } from '../../../backend-agent/src/spans/span-writer.js';
+import { SpanWriter, type PreparingSpanSink, type SpanSink } from '../../../backend-agent/src/spans/span-writer.js';
 import { createLogger } from '../../../backend-agent/src/util/log.js';
 import { makeSpan } from '../fixtures/spans.js';
 import type { Span } from '../../../backend-agent/src/model/span.js';
@@ -62,4 +62,42 @@ test('the pending buffer is bounded; what falls out is counted, oldest first', (
   w.flush();
   assert.equal(w.written, 50_000);
   assert.ok(!sink.batches[0]?.some((s) => s.name === 'first'), 'the oldest span was the one dropped');
+});
+
+/** A sink that converts spans itself (as the SQLite store does): rows are names here. */
+class PreparingSink implements PreparingSpanSink<string> {
+  prepared = 0;
+  batches: string[][] = [];
+  insertSpans(): void {
+    throw new Error('a preparing sink gets prepared rows only');
+  }
+  prepareSpan(span: Span): string {
+    this.prepared++;
+    if (span.name === 'unencodable') throw new Error('cannot encode');
+    return span.name;
+  }
+  insertPrepared(rows: string[]): void {
+    this.batches.push([...rows]);
+  }
+}
+
+test('a preparing sink gets each span converted on arrival and the rows in batches', () => {
+  const sink = new PreparingSink();
+  const w = new SpanWriter(sink, log);
+  w.add([makeSpan({ name: 'a' }), makeSpan({ name: 'b' })]);
+  assert.equal(sink.prepared, 2, 'converted when added, not at the flush');
+  assert.equal(sink.batches.length, 0);
+  w.flush();
+  assert.deepEqual(sink.batches, [['a', 'b']]);
+  assert.equal(w.written, 2);
+});
+
+test('a span the sink cannot convert is dropped and counted; the others are written', () => {
+  const sink = new PreparingSink();
+  const w = new SpanWriter(sink, log);
+  w.add([makeSpan({ name: 'a' }), makeSpan({ name: 'unencodable' }), makeSpan({ name: 'c' })]);
+  w.flush();
+  assert.deepEqual(sink.batches, [['a', 'c']]);
+  assert.equal(w.dropped, 1);
+  assert.ok(lines.some((l) => l.includes('cannot encode')));
 });

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import type { Span } from '../../../backend-agent/src/model/span.js';
 import { openStore } from '../../../backend-agent/src/store/index.js';
 import { T0_US, makeSpan, traceIdOf } from '../fixtures/spans.js';
@@ -85,6 +86,59 @@ describe('retention', () => {
     assert.equal(store.getTrace(spans[5999]!.traceId).length, 1);
     // Ingest keeps working afterwards.
     store.insertSpans(spansOverTime(10, T0_US + 8000 * 1_000_000, 10));
+    store.close();
+    removeStoreDir(store);
+  });
+
+  test('at its cap a store reuses freed pages: the file stays under the cap without vacuuming what new spans will fill', () => {
+    const filler = openTempStore();
+    insertInBatches(filler, spansOverTime(3000, T0_US, 1000));
+    filler.close();
+    const cap = Math.floor(fs.statSync(filler.path).size * 0.6);
+    const store = openStore({ path: filler.path, retention: { maxSizeBytes: cap } });
+    const db = new Database(store.path, { readonly: true });
+    const pragma = (name: string) => db.pragma(name, { simple: true }) as number;
+    const retain = (nowUs: number) => {
+      for (let round = 0; round < 50; round++) if (store.applyRetention(nowUs).complete) return;
+      assert.fail('retention did not complete');
+    };
+    retain(T0_US + 3000 * 1_000_000);
+    let next = 3000;
+    let keptFree = 0;
+    for (let cycle = 0; cycle < 6; cycle++) {
+      const fresh = spansOverTime(400, T0_US + next * 1_000_000, 1000);
+      next += 400;
+      insertInBatches(store, fresh, 200);
+      retain(T0_US + next * 1_000_000);
+      const size = pragma('page_count') * pragma('page_size');
+      assert.ok(size <= cap, `cycle ${cycle}: main file ${size} within cap ${cap}`);
+      assert.equal(store.getTrace(fresh[399]!.traceId).length, 1, 'the newest spans are kept');
+      keptFree = Math.max(keptFree, pragma('freelist_count'));
+    }
+    // Free pages stay in the file for the next inserts (only pages beyond the cap are vacuumed).
+    assert.ok(keptFree > 0, 'freed pages were kept for reuse');
+    const stats = store.stats();
+    assert.ok(stats.spanCount > 0 && stats.spanCount < next, `${stats.spanCount} spans left of ${next}`);
+    db.close();
+    store.close();
+    removeStoreDir(store);
+  });
+
+  test('by age without a cap: free pages are kept for reuse until they are a large share of the file', () => {
+    const store = openTempStore({ retention: { maxAgeMs: 60 * 60_000 } });
+    insertInBatches(store, spansOverTime(2000, T0_US, 1000));
+    const db = new Database(store.path, { readonly: true });
+    const pragma = (name: string) => db.pragma(name, { simple: true }) as number;
+    // 10% of the spans age out: their pages stay free in the file.
+    store.applyRetention(T0_US + 200 * 1_000_000 + 60 * MINUTE_US);
+    const pagesAfterSmall = pragma('page_count');
+    assert.ok(pragma('freelist_count') > 0, 'a small deletion keeps its pages for reuse');
+    // 90% aged out: most of the file is free, so it is given back down to a tenth.
+    for (let round = 0; round < 20; round++) if (store.applyRetention(T0_US + 1800 * 1_000_000 + 60 * MINUTE_US).complete) break;
+    assert.ok(pragma('page_count') < pagesAfterSmall / 2, `file shrank: ${pragma('page_count')} pages of ${pagesAfterSmall}`);
+    assert.ok(pragma('freelist_count') <= Math.ceil(pragma('page_count') * 0.1) + 1, 'at most a tenth left free');
+    assert.equal(store.stats().spanCount, 200);
+    db.close();
     store.close();
     removeStoreDir(store);
   });

@@ -20,6 +20,8 @@ export interface DbConnectionParser {
 
 export type DbParserFactory = (options: { role: Role; onCommand: (cmd: DbCommand) => void }) => DbConnectionParser;
 
+const NONE: readonly ObservedExchange[] = Object.freeze([]);
+
 export class DbSession implements ProtocolSession {
   private readonly connection: DbConnectionParser;
   private completed: ObservedExchange[] = [];
@@ -52,7 +54,8 @@ export class DbSession implements ProtocolSession {
     this.connection.flush(nowNs, maxAgeNs);
   }
 
-  drain(): ObservedExchange[] {
+  drain(): readonly ObservedExchange[] {
+    if (this.completed.length === 0) return NONE;
     const out = this.completed;
     this.completed = [];
     return out;

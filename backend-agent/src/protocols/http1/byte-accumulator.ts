@@ -1,15 +1,17 @@
 /**
  * A growable byte buffer for the few things the parser must keep across
  * chunks (an unfinished head, trailer lines). Doubling keeps feeding a head
- * in many small chunks linear instead of copying it again per chunk.
+ * in many small chunks linear instead of copying it again per chunk. No
+ * memory until the first append: most connections never hold anything.
  */
 
 const INITIAL_CAPACITY = 512;
+const EMPTY = Buffer.alloc(0);
 /** After holding something this large, give the memory back on clear(). */
 const SHRINK_ABOVE = 64 * 1024;
 
 export class ByteAccumulator {
-  private buf: Buffer = Buffer.allocUnsafe(INITIAL_CAPACITY);
+  private buf: Buffer = EMPTY;
   private used = 0;
 
   get length(): number {
@@ -20,7 +22,7 @@ export class ByteAccumulator {
     const n = end - start;
     if (n <= 0) return;
     if (this.used + n > this.buf.length) {
-      let capacity = this.buf.length * 2;
+      let capacity = Math.max(INITIAL_CAPACITY, this.buf.length * 2);
       while (capacity < this.used + n) capacity *= 2;
       const grown = Buffer.allocUnsafe(capacity);
       this.buf.copy(grown, 0, 0, this.used);
@@ -37,6 +39,6 @@ export class ByteAccumulator {
 
   clear(): void {
     this.used = 0;
-    if (this.buf.length > SHRINK_ABOVE) this.buf = Buffer.allocUnsafe(INITIAL_CAPACITY);
+    if (this.buf.length > SHRINK_ABOVE) this.buf = EMPTY;
   }
 }

@@ -34,7 +34,8 @@ export class ChunkedBodyDecoder {
   private size = 0;
   private remaining = 0;
   private extensionBytes = 0;
-  private readonly trailerBytes = new ByteAccumulator();
+  /** Only once a trailer line shows up: nearly every chunked body has none. */
+  private trailerBytes: ByteAccumulator | undefined;
 
   constructor(private readonly maxTrailerBytes: number) {}
 
@@ -44,7 +45,7 @@ export class ChunkedBodyDecoder {
     this.size = 0;
     this.remaining = 0;
     this.extensionBytes = 0;
-    this.trailerBytes.clear();
+    this.trailerBytes = undefined;
   }
 
   get done(): boolean {
@@ -137,8 +138,9 @@ export class ChunkedBodyDecoder {
         case 'trailer-line': {
           const lf = buf.indexOf(LF, i);
           const stop = lf < 0 ? end : lf + 1;
-          if (this.trailerBytes.length + (stop - i) > this.maxTrailerBytes) return this.fail(i);
-          this.trailerBytes.append(buf, i, stop);
+          const trailer = (this.trailerBytes ??= new ByteAccumulator());
+          if (trailer.length + (stop - i) > this.maxTrailerBytes) return this.fail(i);
+          trailer.append(buf, i, stop);
           i = stop;
           if (lf >= 0) this.state = 'trailer-line-start';
           break;
@@ -184,7 +186,7 @@ export class ChunkedBodyDecoder {
 
   /** Trailer fields, once done. Invalid lines are dropped rather than failing a finished body. */
   trailers(): HeaderField[] {
-    if (this.trailerBytes.length === 0) return [];
+    if (!this.trailerBytes || this.trailerBytes.length === 0) return [];
     const block = this.trailerBytes.view();
     return parseFieldLines(block, 0, block.length);
   }

@@ -47,18 +47,28 @@ export class ExchangePairing {
   private responseLostSync = false;
   private upgradeDecision: boolean | undefined;
 
-  readonly counters: PairingCounters = {
-    exchanges: 0,
-    exchangesWithoutResponse: 0,
-    orphanResponses: 0,
-    lateResponses: 0,
-    consumerErrors: 0,
-  };
+  // Counters as fields, not an object of their own: one object less per connection.
+  private exchanges = 0;
+  private exchangesWithoutResponse = 0;
+  private orphanResponses = 0;
+  private lateResponses = 0;
+  private consumerErrors = 0;
 
   constructor(
-    private readonly onExchange: (exchange: Http1Exchange) => void,
+    /** Called as a method: a connection's options object, not a closure per connection. */
+    private readonly listener: { onExchange(exchange: Http1Exchange): void },
     private readonly maxPendingRequests: number,
   ) {}
+
+  get counters(): PairingCounters {
+    return {
+      exchanges: this.exchanges,
+      exchangesWithoutResponse: this.exchangesWithoutResponse,
+      orphanResponses: this.orphanResponses,
+      lateResponses: this.lateResponses,
+      consumerErrors: this.consumerErrors,
+    };
+  }
 
   requestHead(info: RequestHeadInfo): void {
     const slot: Slot = {
@@ -121,9 +131,9 @@ export class ExchangePairing {
     const owner = this.responding;
     this.responding = undefined;
     if (owner === 'late') {
-      this.counters.lateResponses++;
+      this.lateResponses++;
     } else if (owner === 'orphan' || owner === undefined) {
-      this.counters.orphanResponses++;
+      this.orphanResponses++;
     } else {
       owner.response = response;
       this.drain();
@@ -155,6 +165,12 @@ export class ExchangePairing {
       slot.missingReason = 'timeout';
     }
     this.drain();
+    // Called about once a second (the tracker's tick): an idle connection's
+    // empty queues give back their backing stores (V8 keeps an array's
+    // capacity after shift(), ~150 bytes each). Not on every shift: a busy
+    // connection would reallocate them per exchange.
+    if (this.unemitted.length === 0) this.unemitted.length = 0;
+    if (this.awaiting.length === 0) this.awaiting.length = 0;
   }
 
   /** The connection closed (both parsers already finished): everything left is reported. */
@@ -187,8 +203,8 @@ export class ExchangePairing {
 
   private emit(slot: Slot, request: Http1Request): void {
     const response = slot.response;
-    this.counters.exchanges++;
-    if (!response) this.counters.exchangesWithoutResponse++;
+    this.exchanges++;
+    if (!response) this.exchangesWithoutResponse++;
     const exchange: Http1Exchange = {
       index: slot.index,
       request,
@@ -203,9 +219,10 @@ export class ExchangePairing {
       truncated: request.truncated || response?.truncated === true,
     };
     try {
-      this.onExchange(exchange);
+      this.listener.onExchange(exchange);
     } catch {
-      this.counters.consumerErrors++;
+      this.consumerErrors++;
     }
   }
 }
+

@@ -20,17 +20,11 @@ export interface RequestHeadInfo {
 
 export interface Http1RequestParserOptions extends Http1StreamParserOptions<Http1Request> {
   /** Called when a request head is parsed, before its body: a response may come before the body ends. */
-  onRequestHead?: (head: RequestHeadInfo) => void;
+  onRequestHead?(head: RequestHeadInfo): void;
 }
 
-export class Http1RequestParser extends Http1StreamParser<Http1Request> {
+export class Http1RequestParser extends Http1StreamParser<Http1Request, Http1RequestParserOptions> {
   protected readonly kind = 'request';
-  private readonly onRequestHead: ((head: RequestHeadInfo) => void) | undefined;
-
-  constructor(options: Http1RequestParserOptions) {
-    super(options);
-    this.onRequestHead = options.onRequestHead;
-  }
 
   protected beginMessage(head: ParsedHead, headerBytes: number, first: CallStamp, last: CallStamp): HeadOutcome<Http1Request> | undefined {
     if (head.kind !== 'request') return undefined;
@@ -44,7 +38,7 @@ export class Http1RequestParser extends Http1StreamParser<Http1Request> {
       ...this.messageBase(head, headerBytes, first, last),
     };
     const after = requestAfterMessage(head.method, head);
-    this.onRequestHead?.({ method: head.method, target: head.target, firstByteNs: first.firstNs, awaitsUpgrade: after === 'await-upgrade' });
+    this.options.onRequestHead?.({ method: head.method, target: head.target, firstByteNs: first.firstNs, awaitsUpgrade: after === 'await-upgrade' });
     return { kind: 'message', message, framing: requestBodyFraming(head), after };
   }
 }

@@ -30,28 +30,25 @@ export interface Http1ResponseParserOptions extends Http1StreamParserOptions<Htt
    * request it answers (undefined if unknown). Pairing code typically shifts
    * its queue of pending requests here.
    */
-  requestMethodFor?: (response: ResponseHeadInfo) => string | undefined | typeof NO_REQUEST;
+  requestMethodFor?(response: ResponseHeadInfo): string | undefined | typeof NO_REQUEST;
 }
 
-export class Http1ResponseParser extends Http1StreamParser<Http1Response> {
-  protected readonly kind = 'response';
-  private readonly requestMethodFor: ((response: ResponseHeadInfo) => string | undefined | typeof NO_REQUEST) | undefined;
-  private interimStatusCodes: number[] = [];
-  private interimBytes = 0;
+const NO_INTERIM: readonly number[] = Object.freeze([]);
 
-  constructor(options: Http1ResponseParserOptions) {
-    super(options);
-    this.requestMethodFor = options.requestMethodFor;
-  }
+export class Http1ResponseParser extends Http1StreamParser<Http1Response, Http1ResponseParserOptions> {
+  protected readonly kind = 'response';
+  /** 1xx responses before the final one; a shared empty list until one comes (they are rare). */
+  private interimStatusCodes: readonly number[] = NO_INTERIM;
+  private interimBytes = 0;
 
   protected beginMessage(head: ParsedHead, headerBytes: number, first: CallStamp, last: CallStamp): HeadOutcome<Http1Response> | undefined {
     if (head.kind !== 'response') return undefined;
     if (isInterimStatus(head.statusCode)) {
-      this.interimStatusCodes.push(head.statusCode);
+      this.interimStatusCodes = [...this.interimStatusCodes, head.statusCode];
       this.interimBytes += headerBytes;
       return { kind: 'interim' };
     }
-    const answers = this.requestMethodFor?.({ statusCode: head.statusCode, firstByteNs: first.firstNs });
+    const answers = this.options.requestMethodFor?.({ statusCode: head.statusCode, firstByteNs: first.firstNs });
     const orphan = answers === NO_REQUEST;
     const method = orphan ? undefined : answers;
     const message: Http1Response = {
@@ -59,10 +56,11 @@ export class Http1ResponseParser extends Http1StreamParser<Http1Response> {
       statusCode: head.statusCode,
       reason: head.reason,
       ...this.messageBase(head, headerBytes, first, last),
-      interimStatusCodes: this.interimStatusCodes,
+      // A copy per message: consumers own (and may change) what they are given.
+      interimStatusCodes: this.interimStatusCodes.length === 0 ? [] : [...this.interimStatusCodes],
       interimBytes: this.interimBytes,
     };
-    this.interimStatusCodes = [];
+    this.interimStatusCodes = NO_INTERIM;
     this.interimBytes = 0;
     const framing = responseBodyFraming(head.statusCode, method, head);
     if (orphan) {

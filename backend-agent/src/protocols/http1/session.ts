@@ -5,9 +5,9 @@
  * ObservedExchange (model/exchange.ts) the span builder takes.
  */
 import type { ProtocolDetector, ProtocolSession, TrackedConnection } from '../../capture/connection-tracker.js';
-import type { DataEvent } from '../../model/events.js';
+import type { DataEvent, Role } from '../../model/events.js';
 import type { ObservedConnection, ObservedExchange, ObservedRequest, ObservedResponse } from '../../model/exchange.js';
-import { Http1Connection } from './connection.js';
+import { Http1Connection, type Http1ConnectionOptions } from './connection.js';
 import { looksLikeHttp1 } from './detect.js';
 import type { Http1Exchange, Http1Request, Http1Response, MissingResponseReason } from './types.js';
 
@@ -17,16 +17,26 @@ const INCOMPLETE_REASONS: Record<MissingResponseReason, string> = {
   lost: 'response lost (stream gap)',
 };
 
-export class Http1Session implements ProtocolSession {
+const NONE: readonly ObservedExchange[] = Object.freeze([]);
+
+/** Also the connection's options (role, onExchange): no closure per connection. */
+export class Http1Session implements ProtocolSession, Http1ConnectionOptions {
   private readonly connection: Http1Connection;
-  private completed: ObservedExchange[] = [];
+  /** Exchanges not yet drained; none most of the time, so no array then. */
+  private completed: ObservedExchange[] | undefined;
   private observedConnection: ObservedConnection | undefined;
 
   constructor(private readonly tracked: TrackedConnection) {
-    this.connection = new Http1Connection({
-      role: tracked.role,
-      onExchange: (exchange) => this.completed.push(this.toObserved(exchange)),
-    });
+    this.connection = new Http1Connection(this);
+  }
+
+  /** The tracker's view of the role, read once by the connection at construction. */
+  get role(): Role {
+    return this.tracked.role;
+  }
+
+  onExchange(exchange: Http1Exchange): void {
+    (this.completed ??= []).push(this.toObserved(exchange));
   }
 
   onData(ev: DataEvent): void {
@@ -41,9 +51,10 @@ export class Http1Session implements ProtocolSession {
     this.connection.flush(nowNs, maxAgeNs);
   }
 
-  drain(): ObservedExchange[] {
+  drain(): readonly ObservedExchange[] {
     const out = this.completed;
-    this.completed = [];
+    if (!out) return NONE;
+    this.completed = undefined;
     return out;
   }
 

@@ -14,6 +14,11 @@
  *   (start-line.ts), the same way whatever the chunking.
  * - Bounded memory: a head may not exceed maxHeaderBytes; a possible start
  *   line kept across calls may not exceed maxStartLineBytes.
+ * - Little memory per idle connection (an agent holds thousands): what only
+ *   some messages need (a head split across calls, a chunked body, bytes held
+ *   for an upgrade) is created when needed and dropped when done, and nothing
+ *   keeps a view of a captured payload (a view keeps the loader's whole read
+ *   alive) once the call is parsed.
  * - Never throw out of the public methods.
  *
  * Requests and responses differ only in how a head turns into a message and
@@ -33,13 +38,18 @@ import { UpgradeHold, type HeldChunk } from './upgrade-hold.js';
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
 export const DEFAULT_MAX_START_LINE_BYTES = 8 * 1024;
 
+/**
+ * The parser keeps this object and calls its callbacks as methods, so a
+ * class instance can be passed instead of closures (one object per parser
+ * rather than a closure and its context per callback).
+ */
 export interface Http1StreamParserOptions<M extends Http1Message> {
   /** Which way the bytes flow; decides which call timestamp marks a byte (see Http1Message.firstByteNs). */
   direction: Direction;
   /** Emitted once per message whose head was parsed, complete or truncated. */
-  onMessage: (message: M) => void;
+  onMessage(message: M): void;
   /** Bytes were lost where messages may have started: whole messages may be missing from this direction. */
-  onLostSync?: () => void;
+  onLostSync?(): void;
   /** Cap on a head's bytes (start line + header lines); larger heads are dropped as errors. Default 64 KiB. */
   maxHeaderBytes?: number;
   /** Longest request line recognised when resynchronising. Default 8 KiB. */
@@ -71,11 +81,21 @@ type ParserState =
 const EMPTY = Buffer.alloc(0);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-export abstract class Http1StreamParser<M extends Http1Message> {
+/**
+ * A window is in use only while one call's bytes are parsed, so a few serve
+ * every parser: taken at the start of a call, emptied and given back at its
+ * end. More than one is out only when a parse nests (held bytes replayed
+ * after an upgrade was refused).
+ */
+const spareWindows: TimedWindow[] = [];
+const NO_TROUBLE: Readonly<Http1ParserCounters> = Object.freeze(emptyParserCounters());
+const IDLE_WINDOW = new TimedWindow();
+
+export abstract class Http1StreamParser<M extends Http1Message, O extends Http1StreamParserOptions<M> = Http1StreamParserOptions<M>> {
   protected abstract readonly kind: MessageKind;
   private readonly direction: Direction;
-  private readonly emit: (message: M) => void;
-  private readonly lostSync: (() => void) | undefined;
+  /** Where messages go (the callbacks are its methods). */
+  protected readonly options: O;
   private readonly maxHeaderBytes: number;
   private readonly maxStartLineBytes: number;
 
@@ -88,34 +108,56 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   private inErrorRun = false;
   /** A possible start line cut by the end of a call (states start and body-until-resync). */
   private held: HeldBytes | undefined;
-  private readonly window = new TimedWindow();
-  /** Head bytes held across calls (state head). */
-  private readonly head = new ByteAccumulator();
+  /** The window of the call being parsed (a spare one's, see spareWindows); IDLE_WINDOW between calls. */
+  private window: TimedWindow = IDLE_WINDOW;
+  /** Head bytes held across calls (state head): only while a head is split across calls. */
+  private head: ByteAccumulator | undefined;
   private headStamp: CallStamp | undefined;
   private headResumeAt = 0;
   private current: M | undefined;
   private currentAfter: AfterMessage = 'continue';
   private currentFramingGuessed = false;
   private bodyRemaining = 0;
-  private readonly chunked: ChunkedBodyDecoder;
+  /** Only during a chunked body. */
+  private chunked: ChunkedBodyDecoder | undefined;
   /** Set when the connection learned the upgrade's fate before its request ended. */
   private upgradeOutcome: boolean | undefined;
-  private readonly upgradeHold: UpgradeHold;
+  /** Only while an upgrade's fate is unknown. */
+  private upgradeHold: UpgradeHold | undefined;
   /** Whether the call being parsed was captured whole (no uncaptured tail). */
   private callCapturedWhole = true;
-  /** Stamp of the last captured byte, for messages cut by a gap. */
+  /** Stamp of the last captured byte, for messages cut by a gap (none between messages). */
   private lastStamp: CallStamp | undefined;
 
-  readonly counters: Http1ParserCounters = emptyParserCounters();
+  private messages = 0;
+  private truncatedMessages = 0;
+  /** Every other counter: only trouble (or an upgrade) moves them, so the object comes with the first. */
+  private trouble: Http1ParserCounters | undefined;
 
-  constructor(options: Http1StreamParserOptions<M>) {
+  constructor(options: O) {
     this.direction = options.direction;
-    this.emit = options.onMessage;
-    this.lostSync = options.onLostSync;
+    this.options = options;
     this.maxHeaderBytes = positiveOr(options.maxHeaderBytes, DEFAULT_MAX_HEADER_BYTES);
     this.maxStartLineBytes = positiveOr(options.maxStartLineBytes, DEFAULT_MAX_START_LINE_BYTES);
-    this.chunked = new ChunkedBodyDecoder(this.maxHeaderBytes);
-    this.upgradeHold = new UpgradeHold(this.maxHeaderBytes);
+  }
+
+  /** A snapshot of the counters. */
+  get counters(): Http1ParserCounters {
+    return { ...(this.trouble ?? NO_TROUBLE), messages: this.messages, truncatedMessages: this.truncatedMessages };
+  }
+
+  /** counters.parseErrorBytes without a snapshot (health sums it over every connection). */
+  get parseErrorBytes(): number {
+    return this.trouble?.parseErrorBytes ?? 0;
+  }
+
+  /** counters.gaps, likewise. */
+  get gaps(): number {
+    return this.trouble?.gaps ?? 0;
+  }
+
+  private get issues(): Http1ParserCounters {
+    return (this.trouble ??= emptyParserCounters());
   }
 
   /** Turns a parsed head into a message and its framing (or an interim response). */
@@ -173,19 +215,21 @@ export abstract class Http1StreamParser<M extends Http1Message> {
 
   /** A bug, or a throwing callback: count it and start over rather than take the agent down. */
   private recoverFromInternalError(): void {
-    this.counters.internalErrors++;
+    this.issues.internalErrors++;
     if (this.state !== 'ended') this.state = 'start';
     this.held = undefined;
-    this.head.clear();
+    this.dropHead();
     this.current = undefined;
     this.currentFramingGuessed = false;
-    this.upgradeHold.takeAll();
+    this.chunked = undefined;
+    this.upgradeHold = undefined;
+    this.window = IDLE_WINDOW;
     this.resyncing = true;
   }
 
   private pushChunk(chunk: Http1Chunk): void {
     if (this.state === 'ended') {
-      this.counters.chunksAfterEnd++;
+      this.issues.chunksAfterEnd++;
       return;
     }
     if (this.state === 'upgrade-pending') {
@@ -219,9 +263,14 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     const data = skip < captured ? payload.subarray(skip, captured) : EMPTY;
     const missing = bytes - Math.max(skip, captured);
     this.callCapturedWhole = missing === 0;
-    if (data.length > 0 && !this.consume(data, stamp, missing)) return;
+    if (data.length > 0 && !this.consume(data, stamp, missing)) {
+      // Held for an upgrade: a gap before the next call cuts what this call ended with.
+      this.lastStamp = stamp;
+      return;
+    }
     this.expectedPos += BigInt(data.length);
-    if (data.length > 0) this.lastStamp = stamp;
+    // Only a message in progress (or held for an upgrade) needs it, when a gap cuts it: an idle connection keeps none.
+    if (data.length > 0) this.lastStamp = this.betweenMessages() ? undefined : stamp;
     if (missing > 0) {
       this.loseBytes(BigInt(missing), 'uncaptured', stamp, (chunk as HeldChunk).lossCounted === true);
       // When an upgrade became pending, the uncaptured rest is held and expectedPos already points at it.
@@ -232,6 +281,11 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   /** A method, not an inline comparison: TypeScript would keep `state` narrowed across the calls that change it. */
   private upgradePending(): boolean {
     return this.state === 'upgrade-pending';
+  }
+
+  /** No message in progress and none held back: what a gap now cuts has no timestamps to take. */
+  private betweenMessages(): boolean {
+    return this.state === 'start' || this.state === 'opaque' || this.state === 'ended';
   }
 
   private stampOf(chunk: Http1Chunk): CallStamp {
@@ -249,6 +303,17 @@ export abstract class Http1StreamParser<M extends Http1Message> {
    * hold the rest for a pending upgrade (it then accounted for the call).
    */
   private consume(data: Buffer, stamp: CallStamp, missing: number): boolean {
+    const window = spareWindows.pop() ?? new TimedWindow();
+    this.window = window;
+    const whole = this.consumeIn(data, stamp, missing);
+    // The window viewed the caller's payload: let go of it (a thrown parse leaves it to the GC).
+    window.release();
+    if (this.window === window) this.window = IDLE_WINDOW;
+    spareWindows.push(window);
+    return whole;
+  }
+
+  private consumeIn(data: Buffer, stamp: CallStamp, missing: number): boolean {
     let buf: Buffer;
     let from = 0;
     if (this.state === 'head') {
@@ -325,7 +390,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
           i = this.readBodyUntilStartLine(buf, i);
           break;
         case 'opaque':
-          this.counters.opaqueBytes += end - i;
+          this.issues.opaqueBytes += end - i;
           i = end;
           break;
         case 'upgrade-pending':
@@ -364,8 +429,9 @@ export abstract class Http1StreamParser<M extends Http1Message> {
       this.overflowHead(this.maxHeaderBytes);
       return p + this.maxHeaderBytes;
     }
-    this.head.clear();
-    this.head.append(buf, p, buf.length);
+    const head = (this.head ??= new ByteAccumulator());
+    head.clear();
+    head.append(buf, p, buf.length);
     this.headStamp = this.window.stampAt(p);
     this.headResumeAt = search.resumeAt - p;
     return buf.length;
@@ -378,25 +444,24 @@ export abstract class Http1StreamParser<M extends Http1Message> {
    * are now held for scanning.
    */
   private continueHead(data: Buffer, stamp: CallStamp): number | 'rescan' | undefined {
-    const before = this.head.length;
+    const head = (this.head ??= new ByteAccumulator());
+    const before = head.length;
     const take = Math.min(data.length, this.maxHeaderBytes - before);
-    this.head.append(data, 0, take);
-    const view = this.head.view();
+    head.append(data, 0, take);
+    const view = head.view();
     const search = findHeadEnd(view, this.headResumeAt, view.length);
     const headStamp = this.headStamp ?? stamp;
     if (search.found) {
+      // Dropped before parsing: `view` stays valid, and a head the parse leads to is accumulated afresh.
+      this.dropHead();
       const ok = this.completeHead(view, 0, search.end, headStamp, stamp);
-      if (ok) {
-        this.head.clear();
-        return search.end - before;
-      }
+      if (ok) return search.end - before;
       // Not a head after all: scan again from its second byte, held bytes first.
       this.held = heldFromOneCall(view.subarray(1, before), headStamp);
-      this.head.clear();
       return 'rescan';
     }
     if (view.length >= this.maxHeaderBytes) {
-      this.head.clear();
+      this.dropHead();
       this.overflowHead(this.maxHeaderBytes);
       return take;
     }
@@ -405,7 +470,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   }
 
   private overflowHead(dropped: number): void {
-    this.counters.headerOverflows++;
+    this.issues.headerOverflows++;
     this.state = 'start';
     this.skip(dropped);
   }
@@ -446,7 +511,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
         break;
       case 'chunked':
         message.chunked = true;
-        this.chunked.reset();
+        this.chunked = new ChunkedBodyDecoder(this.maxHeaderBytes);
         this.state = 'body-chunked';
         break;
       case 'until-close':
@@ -460,13 +525,14 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   }
 
   private readChunked(buf: Buffer, i: number): number {
-    const next = this.chunked.consume(buf, i);
+    const chunked = (this.chunked ??= new ChunkedBodyDecoder(this.maxHeaderBytes));
+    const next = chunked.consume(buf, i);
     if (next > i) this.addBody(next - i, this.window.stampAt(next - 1));
-    if (this.chunked.done) {
+    if (chunked.done) {
       this.finishMessage();
-    } else if (this.chunked.failed) {
+    } else if (chunked.failed) {
       // Malformed chunk framing: end the message here and treat what follows as unknown bytes.
-      this.counters.parseErrorEvents++;
+      this.issues.parseErrorEvents++;
       (this.current as M).truncated = true;
       this.finishMessage();
     }
@@ -503,13 +569,14 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     const message = this.current;
     if (!message) return;
     this.current = undefined;
-    if (message.chunked && this.chunked.done) message.trailers = this.chunked.trailers();
+    if (message.chunked && this.chunked?.done) message.trailers = this.chunked.trailers();
+    this.chunked = undefined;
     this.state = this.stateAfter(this.currentAfter);
     this.currentAfter = 'continue';
     this.currentFramingGuessed = false;
-    this.counters.messages++;
-    if (message.truncated) this.counters.truncatedMessages++;
-    this.emit(message);
+    this.messages++;
+    if (message.truncated) this.truncatedMessages++;
+    this.options.onMessage(message);
   }
 
   private stateAfter(after: AfterMessage): ParserState {
@@ -525,12 +592,12 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   private skip(n: number): void {
     if (n <= 0) return;
     if (this.resyncing) {
-      this.counters.resyncSkippedBytes += n;
+      this.issues.resyncSkippedBytes += n;
       return;
     }
-    this.counters.parseErrorBytes += n;
+    this.issues.parseErrorBytes += n;
     if (!this.inErrorRun) {
-      this.counters.parseErrorEvents++;
+      this.issues.parseErrorEvents++;
       this.inErrorRun = true;
     }
   }
@@ -538,7 +605,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
   private markLostSync(): void {
     this.resyncing = true;
     this.inErrorRun = false;
-    this.lostSync?.();
+    this.options.onLostSync?.();
   }
 
   /** `count` bytes at expectedPos were moved but never seen (a gap, or beyond a captured prefix). */
@@ -546,10 +613,10 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     const missing = count > MAX_SAFE ? Number.MAX_SAFE_INTEGER : Number(count);
     if (!alreadyCounted) {
       if (cause === 'gap') {
-        this.counters.gaps++;
-        this.counters.gapBytes += missing;
+        this.issues.gaps++;
+        this.issues.gapBytes += missing;
       } else {
-        this.counters.uncapturedBytes += missing;
+        this.issues.uncapturedBytes += missing;
       }
     }
     // Bytes cut from this call end with it; bytes lost in a gap ended some time before it.
@@ -578,9 +645,9 @@ export abstract class Http1StreamParser<M extends Http1Message> {
         if (cause === 'uncaptured') {
           this.startFromCutHead(missing, stamp);
         } else {
-          this.counters.discardedPartialMessages++;
-          this.counters.resyncSkippedBytes += this.head.length;
-          this.head.clear();
+          this.issues.discardedPartialMessages++;
+          this.issues.resyncSkippedBytes += this.head?.length ?? 0;
+          this.dropHead();
           this.state = 'start';
           this.markLostSync();
         }
@@ -597,7 +664,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
       }
       case 'body-chunked': {
         if (!message) return;
-        const n = this.chunked.skipMissing(missing);
+        const n = (this.chunked ??= new ChunkedBodyDecoder(this.maxHeaderBytes)).skipMissing(missing);
         message.truncated = true;
         this.addBody(n, stamp);
         if (n === missing) return;
@@ -628,7 +695,7 @@ export abstract class Http1StreamParser<M extends Http1Message> {
         }
         return;
       case 'opaque':
-        this.counters.opaqueBytes += missing;
+        this.issues.opaqueBytes += missing;
         return;
       case 'upgrade-pending': {
         const chunk = this.chunkFrom(EMPTY, missing, pos, stamp);
@@ -648,15 +715,15 @@ export abstract class Http1StreamParser<M extends Http1Message> {
    * was not captured counts as body; the body ends at the next start line.
    */
   private startFromCutHead(missing: number, stamp: CallStamp | undefined): void {
-    const view = this.head.view();
+    const view = this.head?.view() ?? EMPTY;
     const head = parseHead(this.kind, view, 0, view.length, true);
     const first = this.headStamp ?? stamp;
     const headerBytes = view.length;
-    this.head.clear();
+    this.dropHead();
     this.state = 'start';
     const outcome = head && first ? this.beginMessage(head, headerBytes, first, stamp ?? first) : undefined;
     if (!outcome || outcome.kind === 'interim') {
-      this.counters.discardedPartialMessages++;
+      this.issues.discardedPartialMessages++;
       this.markLostSync();
       return;
     }
@@ -668,6 +735,12 @@ export abstract class Http1StreamParser<M extends Http1Message> {
     outcome.message.truncated = true;
     this.addBody(missing, stamp);
     this.state = 'body-until-resync';
+  }
+
+  /** A head held across calls is done with (parsed, dropped or given up): its memory goes. */
+  private dropHead(): void {
+    this.head = undefined;
+    this.headStamp = undefined;
   }
 
   private dropHeld(): void {
@@ -686,10 +759,11 @@ export abstract class Http1StreamParser<M extends Http1Message> {
    * stream exactly; the first one sets where a replay must resume.
    */
   private holdForUpgrade(chunk: HeldChunk, continuation: boolean): void {
-    if (continuation && this.upgradeHold.isEmpty) this.expectedPos = chunk.streamPos;
-    if (this.upgradeHold.add(chunk)) {
+    const hold = (this.upgradeHold ??= new UpgradeHold(this.maxHeaderBytes));
+    if (continuation && hold.isEmpty) this.expectedPos = chunk.streamPos;
+    if (hold.add(chunk)) {
       // Nobody told us in time. Guess from the bytes: a start line means HTTP/1 went on.
-      const candidate = findStartLine(this.kind, this.upgradeHold.firstPayload(), 0, this.maxStartLineBytes);
+      const candidate = findStartLine(this.kind, hold.firstPayload(), 0, this.maxStartLineBytes);
       this.applyUpgradeOutcome(!(candidate && candidate.index === 0));
     }
   }
@@ -699,11 +773,12 @@ export abstract class Http1StreamParser<M extends Http1Message> {
       if (this.current && this.currentAfter === 'await-upgrade') this.upgradeOutcome = accepted;
       return;
     }
-    const held = this.upgradeHold.takeAll();
+    const held = this.upgradeHold?.takeAll() ?? [];
+    this.upgradeHold = undefined;
     if (accepted) {
       this.state = 'opaque';
       for (const chunk of held) {
-        this.counters.opaqueBytes += chunk.bytes;
+        this.issues.opaqueBytes += chunk.bytes;
         this.expectedPos = chunk.streamPos + BigInt(chunk.bytes);
       }
       return;
@@ -718,8 +793,8 @@ export abstract class Http1StreamParser<M extends Http1Message> {
         this.dropHeld();
         break;
       case 'head':
-        this.counters.discardedPartialMessages++;
-        this.head.clear();
+        this.issues.discardedPartialMessages++;
+        this.dropHead();
         break;
       case 'body-length':
       case 'body-chunked':
@@ -738,7 +813,8 @@ export abstract class Http1StreamParser<M extends Http1Message> {
       case 'ended':
         break;
     }
-    this.upgradeHold.takeAll();
+    this.upgradeHold = undefined;
+    this.chunked = undefined;
     this.current = undefined;
     this.state = 'ended';
   }

@@ -24,12 +24,13 @@ export interface HeldBytes {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_STAMP: CallStamp = Object.freeze({ firstNs: 0n, lastNs: 0n, tid: undefined });
 
 export class TimedWindow {
   buf: Buffer = EMPTY;
   private held: HeldBytes | undefined;
   private heldLength = 0;
-  private stamp: CallStamp = { firstNs: 0n, lastNs: 0n, tid: undefined };
+  private stamp: CallStamp = NO_STAMP;
 
   /** Starts parsing a call's bytes, after whatever was held from earlier calls. */
   set(held: HeldBytes | undefined, data: Buffer, stamp: CallStamp): Buffer {
@@ -38,6 +39,14 @@ export class TimedWindow {
     this.heldLength = held ? held.bytes.length : 0;
     this.buf = held ? Buffer.concat([held.bytes, data]) : data;
     return this.buf;
+  }
+
+  /** Forgets the call: `buf` may be a view of a whole loader read, which it would keep alive. */
+  release(): void {
+    this.buf = EMPTY;
+    this.held = undefined;
+    this.heldLength = 0;
+    this.stamp = NO_STAMP;
   }
 
   /** Bytes of the window that came from earlier calls. */
