@@ -9,14 +9,16 @@
  * (stub_status), the server spans the agent built, and the losses it counted
  * (kernel ring-buffer drops, backpressure). The shared pieces (nginx with a
  * request counter, the query prober, the RSS sampler, /metrics counts) are
- * exported for bench/soak.ts and test/reliability/burst.test.ts.
+ * exported for bench/soak.ts and test/reliability/burst.test.ts; the agent is
+ * bench/lib/agent.ts's.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentHealth } from '../backend-agent/src/model/health.js';
-import { assertPortFree, REPO, startChild, stopAll, waitForHttp, waitUntil, sleep, type Child } from './lib/child.js';
+import { startBenchAgent, type BenchAgent } from './lib/agent.js';
+import { assertPortFree, startChild, stopAll, waitForHttp, sleep } from './lib/child.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
@@ -79,65 +81,6 @@ http {
       return Number(m[3]) - statusReads;
     },
     pids: () => [child.pid],
-    stop: async () => {
-      await child.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-// ---------------------------------------------------------------- the agent
-
-export interface LoadAgent {
-  child: Child;
-  url: string;
-  dbPath: string;
-  health(): Promise<AgentHealth>;
-  /** Waits until capture events stop arriving and everything is written (or `maxMs` passes). */
-  drain(maxMs?: number): Promise<AgentHealth>;
-  stop(): Promise<void>;
-}
-
-/**
- * The real agent with eBPF capture of `capturePorts` only (other engineers'
- * traffic on a shared host is not charged to the run), a fresh store, and
- * `extraArgs` (retention, say).
- */
-export async function startLoadAgent(apiPort: number, capturePorts: number[], extraArgs: string[] = []): Promise<LoadAgent> {
-  await assertPortFree(apiPort);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-load-agent-'));
-  const dbPath = path.join(dir, 'spans.db');
-  const args = [path.join(REPO, 'backend-agent', 'bin', 'wiretrace-agent.js'), '--db', dbPath, '--listen', `127.0.0.1:${apiPort}`, '--log-level', 'warn', ...extraArgs];
-  for (const p of capturePorts) args.push('--port', String(p));
-  const child = startChild('node', args, { cwd: REPO });
-  const url = `http://127.0.0.1:${apiPort}`;
-  const health = async (): Promise<AgentHealth> => (await (await fetch(`${url}/api/health`)).json()) as AgentHealth;
-  await waitUntil(
-    'agent capture running',
-    async () => {
-      if (child.proc.exitCode !== null) throw new Error(`agent exited ${child.proc.exitCode}: ${child.output()}`);
-      return (await health()).capture.state === 'running' ? true : undefined;
-    },
-    60_000,
-  );
-  return {
-    child,
-    url,
-    dbPath,
-    health,
-    drain: async (maxMs = 60_000) => {
-      // STATS records arrive every second, so eventsDecoded never settles: data and connection events do.
-      const progress = (h: AgentHealth): string => `${h.pipeline.dataEvents}/${h.pipeline.connEvents}/${h.pipeline.spansWritten}`;
-      let prev = await health();
-      const deadline = Date.now() + maxMs;
-      while (Date.now() < deadline) {
-        await sleep(1100);
-        const cur = await health();
-        if (progress(cur) === progress(prev)) return cur;
-        prev = cur;
-      }
-      return prev;
-    },
     stop: async () => {
       await child.stop();
       fs.rmSync(dir, { recursive: true, force: true });
@@ -330,9 +273,9 @@ export interface BurstResult {
 
 export async function runBurst(o: BurstOptions): Promise<BurstResult> {
   const server = await startCountedNginx(o.portBase);
-  let agent: LoadAgent | undefined;
+  let agent: BenchAgent | undefined;
   try {
-    agent = await startLoadAgent(o.portBase + 1, [server.port]);
+    agent = await startBenchAgent(o.portBase + 1, [server.port]);
     // Warm-up: the agent has named nginx and wrk and created its store pages.
     await runWrk({ url: server.url, seconds: 1, connections: 4, delayMs: 10 });
     const settled = await agent.drain();

@@ -1,13 +1,18 @@
 /**
- * `node --import tsx bench/overhead.ts [--quick] [--seconds N] [--rounds N] [--only node,python,nginx] [--port-base P] [--json FILE]`
- * Saturating wrk load on each service without a tracer, with the wiretrace
- * agent capturing, and with the OpenTelemetry SDK; prints the ratio table.
+ * `node --import tsx bench/overhead.ts [--quick] [--seconds N] [--rounds N] [--only node,python,nginx] [--port-base P]
+ *   [--agent-nice N] [--fixed-rate-pct P] [--ref-loader PATH] [--json FILE]`
+ * Saturating wrk load on each service without a tracer, with the eBPF probes
+ * alone, with the wiretrace agent capturing (also at --nice N; 0 leaves that
+ * out), and with the OpenTelemetry SDK; then paced load at P% of the
+ * no-capture maximum (0 leaves that out). --ref-loader adds the probes of
+ * another loader build, for a before/after of kernel-side changes in one run.
+ * Prints the ratio and breakdown tables.
  */
 import fs from 'node:fs';
 import { stopAll } from './lib/child.js';
 import { pidsByComm } from './lib/proc.js';
 import { runOverhead, SERVICE_NAMES } from './overhead/run-overhead.js';
-import { agentVsOtel, overheadRows, overheadTable } from './overhead/overhead-table.js';
+import { agentVsOtel, breakdownTable, fixedRates, overheadRows, overheadTable } from './overhead/overhead-table.js';
 
 const args = process.argv.slice(2);
 const value = (name: string): string | undefined => {
@@ -25,6 +30,10 @@ const opts = {
   connections: Number(value('--connections') ?? 32),
   services: (value('--only') ?? SERVICE_NAMES.join(',')).split(','),
   portBase: Number(value('--port-base') ?? 19500),
+  agentNice: Number(value('--agent-nice') ?? 10),
+  ...(value('--ref-loader') ? { refLoader: value('--ref-loader') } : {}),
+  fixedRatePct: Number(value('--fixed-rate-pct') ?? (quick ? 0 : 50)),
+  fixedRateConnections: 64,
   log: (l: string) => console.log(l),
 };
 
@@ -36,6 +45,12 @@ try {
   console.log('');
   console.log(overheadTable(rows));
   for (const line of agentVsOtel(rows)) console.log(line);
+  for (const service of opts.services) {
+    for (const rate of [undefined, ...fixedRates(records, service)]) {
+      const t = breakdownTable(records, service, rate);
+      if (t) console.log(`\n${t}`);
+    }
+  }
   const json = value('--json');
   if (json) fs.writeFileSync(json, `${JSON.stringify({ options: { ...opts, log: undefined }, otherLoaders: others.length, rows, records }, null, 2)}\n`);
   console.log(`OVERHEAD_JSON ${JSON.stringify(rows)}`);

@@ -18,7 +18,8 @@ import { stopAll, sleep } from './lib/child.js';
 import { cpuSeconds } from './lib/proc.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
-import { QueryProber, RssSampler, lossCounters, startCountedNginx, startLoadAgent, type LatencyStats } from './burst.js';
+import { QueryProber, RssSampler, lossCounters, startCountedNginx, type LatencyStats } from './burst.js';
+import { startBenchAgent } from './lib/agent.js';
 
 export interface SoakOptions {
   minutes: number;
@@ -74,7 +75,7 @@ function median(xs: readonly number[]): number {
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const server = await startCountedNginx(o.portBase);
-  const agent = await startLoadAgent(o.portBase + 1, [server.port], ['--retention-size', o.retentionSize]);
+  const agent = await startBenchAgent(o.portBase + 1, [server.port], ['--retention-size', o.retentionSize]);
   try {
     const pid = agent.child.pid;
     const delayMs = Math.max(1, Math.round((o.connections * 1000) / o.rate));

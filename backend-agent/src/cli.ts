@@ -7,6 +7,7 @@
 import { ConfigError, helpText, parseConfig } from './config.js';
 import { startAgent, AgentStartError } from './agent.js';
 import { createLogger } from './util/log.js';
+import { applyNice } from './capture/priority.js';
 import { AGENT_VERSION } from './version.js';
 
 function fail(message: string, code = 2): never {
@@ -31,6 +32,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(parsed.config.logLevel);
+  // Before the agent starts its workers and the loader: they inherit it.
+  applyNice(parsed.config.nice, log);
   let agent;
   try {
     agent = await startAgent(parsed.config, log);

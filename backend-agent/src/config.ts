@@ -47,6 +47,8 @@ export interface AgentConfig {
   sampling?: SamplingPolicyConfig;
   /** How long spans wait for their trace's decision when sampling or exporting, ms. */
   traceWindowMs: number;
+  /** Scheduling niceness of the agent and its loader, 0..19: higher yields more CPU to the traced workloads. */
+  nice: number;
 }
 
 export interface OtlpConfig {
@@ -104,6 +106,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'sample-keep-slower-than', env: 'WIRETRACE_SAMPLE_KEEP_SLOWER_THAN', arg: 'DURATION', help: 'always keep traces with a span slower than this, e.g. 500ms' },
   { flag: 'sample-service', env: 'WIRETRACE_SAMPLE_SERVICES', arg: 'NAME=RATE[:DURATION]', help: 'rate (and slow threshold) for traces this service starts (repeatable)', repeatable: true },
   { flag: 'trace-window', env: 'WIRETRACE_TRACE_WINDOW', arg: 'DURATION', help: 'how long spans wait for the rest of their trace when sampling or exporting, 100ms..60s (default 2s)' },
+  { flag: 'nice', env: 'WIRETRACE_NICE', arg: 'N', help: 'scheduling niceness of the agent and its loader, 0..19 (default 0); higher yields CPU to the traced services, at saturation at the price of kernel drops' },
   { flag: 'log-level', env: 'WIRETRACE_LOG_LEVEL', arg: 'LEVEL', help: 'debug, info, warn or error (default info)' },
   { flag: 'host-name', env: 'WIRETRACE_HOST_NAME', arg: 'NAME', help: "this node's name on spans (default the host name; in Kubernetes the node name)" },
 ];
@@ -191,6 +194,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     logLevel: parseLogLevel(one('log-level') ?? 'info'),
     redaction: parseRedaction(get, one),
     traceWindowMs: parseShortDurationMs('trace-window', one('trace-window') ?? '2s', 100, 60_000),
+    nice: parseIntIn('nice', one('nice') ?? '0', 0, 19),
   };
   const otlpEndpoint = one('otlp-endpoint');
   if (otlpEndpoint !== undefined) {

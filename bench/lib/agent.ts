@@ -20,13 +20,14 @@ export interface BenchAgent {
   stop(): Promise<void>;
 }
 
-export async function startBenchAgent(apiPort: number, capturePorts: number[]): Promise<BenchAgent> {
+export async function startBenchAgent(apiPort: number, capturePorts: number[], extraArgs: string[] = []): Promise<BenchAgent> {
   await assertPortFree(apiPort);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wt-bench-agent-'));
   const args = [AGENT_BIN, '--db', path.join(dir, 'spans.db'), '--listen', `127.0.0.1:${apiPort}`, '--log-level', 'warn'];
   // Capture only the benchmark's ports: other engineers' traffic on this host
   // would otherwise be ingested too and charged to the benchmark.
   for (const p of capturePorts) args.push('--port', String(p));
+  args.push(...extraArgs);
   const child = startChild('node', args, { cwd: REPO });
   const url = `http://127.0.0.1:${apiPort}`;
   const health = async (): Promise<AgentHealth> => (await (await fetch(`${url}/api/health`)).json()) as AgentHealth;

@@ -85,3 +85,12 @@ test('--record-header is repeatable, lowercased, deduplicated, and rejects non-h
   assert.deepEqual(run([], { WIRETRACE_RECORD_HEADERS: 'a-b, c' }).recordHeaders, ['a-b', 'c']);
   assert.throws(() => parseConfig(['--record-header', 'bad header'], {}), ConfigError);
 });
+
+test('--nice sets the scheduling niceness of agent and loader: 0..19, env twin, default 0', () => {
+  assert.equal(run([]).nice, 0);
+  assert.equal(run(['--nice', '10']).nice, 10);
+  assert.equal(run([], { WIRETRACE_NICE: '19' }).nice, 19);
+  assert.throws(() => parseConfig(['--nice', '20'], {}), /--nice must be between 0 and 19/);
+  assert.throws(() => parseConfig(['--nice', '-1'], {}), /--nice must be a whole number/);
+  assert.match(helpText(), /--nice N/);
+});

@@ -37,7 +37,8 @@ import {
 } from './tls-fixtures.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const LOADER = join(ROOT, 'bpf', 'wiretrace-loader');
+// WIRETRACE_TEST_LOADER: run the tests against another build (e.g. to show a fix's test failing before it).
+const LOADER = process.env.WIRETRACE_TEST_LOADER ?? join(ROOT, 'bpf', 'wiretrace-loader');
 const MAX_PAYLOAD = 4096;
 const BIG_BODY = 20000;
 

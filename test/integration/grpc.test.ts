@@ -95,6 +95,22 @@ describe('HTTP/2 and gRPC (eBPF, real peers on loopback)', { skip: skipReason },
     assert.deepEqual([...streamIds].sort(), [1, 3, 5], 'three streams of one connection');
   });
 
+  test('gRPC after a 64 KiB message on the same channel (cut by the 4 KiB capture): later calls keep method, status and trace context', async () => {
+    const calls = await runPeerClient<GrpcCallResult[]>('grpc-client-large', GRPC_PORT, 'greeter-large-client');
+    assert.deepEqual(calls.map((c) => [c.method, c.code]), [['SayHello', 0], ['SayHello', 0], ['SayHello', 0], ['Fail', 5], ['SayHello', 0]]);
+    for (const call of calls.slice(1)) {
+      const { c, s } = await clientAndServer(agent, call.traceId, 'greeter-large-client', 'greeter-server');
+      for (const span of [c, s]) {
+        assert.equal(span.operationName, `wiretrace.test.Greeter/${call.method}`);
+        assert.equal(tag(span, 'rpc.system'), 'grpc');
+        assert.equal(tag(span, 'rpc.method'), call.method);
+        assert.equal(tag(span, 'rpc.grpc.status_code'), call.code);
+      }
+      assert.equal(c.spanID, call.spanId, 'traceparent decoded on the client side');
+      assert.deepEqual(s.references.map((r) => r.spanID), [call.spanId], 'and on the server side');
+    }
+  });
+
   test('health counts HTTP/2 exchanges with no parse errors', async () => {
     const { body } = await getJson<{ pipeline: { parseErrors: Record<string, number>; exchanges: number } }>(`${agent.url}/api/health`);
     assert.ok(body.pipeline.exchanges >= 14, `exchanges ${body.pipeline.exchanges}`);
