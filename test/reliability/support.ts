@@ -6,20 +6,17 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { StreamBuilder } from '../backend-agent/fixtures/capture-stream.js';
+import { seededRandom } from '../backend-agent/fixtures/seeded-random.js';
 import type { SocketTuple } from '../../backend-agent/src/model/events.js';
 
-/** mulberry32: tiny, fast, and good enough to drive a fuzzer deterministically. */
+/** A seeded PRNG (mulberry32) with the helpers a fuzzer needs. */
 export class Rng {
-  private s: number;
+  private readonly random: () => number;
   constructor(readonly seed: number) {
-    this.s = seed >>> 0;
+    this.random = seededRandom(seed);
   }
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.random();
   }
   int(maxExclusive: number): number {
     return Math.floor(this.next() * maxExclusive);

@@ -18,24 +18,14 @@ import { buildTrace, buildTraces, DEFAULT_BUILD_OPTIONS, type BuildOptions, type
 import { traceIdOf } from '../fixtures/spans.js';
 import { side } from './link-fixtures.js';
 import { referenceBuildTrace, referenceBuildTraces } from './reference-trace-builder.js';
+import { seededRandom } from '../fixtures/seeded-random.js';
 
-/** Deterministic PRNG (mulberry32): the same store on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** pids 20..25; odd ones are event loops (one thread), even ones give each request a thread. */
 const PIDS = [20, 21, 22, 23, 24, 25];
 
 function randomStore(seed: number): Span[] {
-  const r = prng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const spans: Span[] = [];
   let n = 1;
@@ -155,7 +145,7 @@ for (const seed of [1, 2]) {
       });
 
       test(`search (several ids at once), ${name}`, () => {
-        const r = prng(seed * 7919);
+        const r = seededRandom(seed * 7919);
         for (let k = 0; k < 25; k++) {
           const asked = Array.from({ length: 1 + Math.floor(r() * 20) }, () => ids[Math.floor(r() * ids.length)]!);
           assert.deepEqual(buildTraces(store, asked, options), referenceBuildTraces(store, asked, options));
@@ -181,7 +171,7 @@ describe('window reader (one build\'s window reads)', () => {
   const { oldestStartTimeUs = 0, newestStartTimeUs = 0 } = store.stats();
 
   test('returns the spans spansStartingBetween returns, for windows that grow, shift, jump and hit the limit', () => {
-    const r = prng(99);
+    const r = seededRandom(99);
     let nonEmpty = 0;
     for (let build = 0; build < 40; build++) {
       const reader = store.windowReader();
