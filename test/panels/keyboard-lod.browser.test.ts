@@ -10,15 +10,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { browserUnavailable, ensurePluginBuilt, launchBrowser, OUTPUT_DIR, startPreview, type Browser, type Preview } from './fixtures/browser.js';
+import { browserUnavailable, ensurePluginBuilt, launchBrowser, openPreview, OUTPUT_DIR, startPreview, type Browser, type Preview, type PreviewState } from './fixtures/browser.js';
 
 const skip = browserUnavailable();
-
-interface PreviewState {
-  status: string;
-  error?: string;
-  navigations: string[];
-}
 
 interface LabelReport {
   nodes: number;
@@ -44,19 +38,8 @@ describe('service map level of detail and keyboard, waterfall keyboard, in Chrom
     await preview?.stop();
   });
 
-  async function open(query: string): Promise<Page> {
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${preview.url}${query}`);
-    await page.waitForFunction(() => {
-      const s = (window as unknown as { wiretracePreview?: PreviewState }).wiretracePreview;
-      return s !== undefined && s.status !== 'loading';
-    });
-    const state = await page.evaluate(() => (window as unknown as { wiretracePreview: PreviewState }).wiretracePreview);
-    assert.equal(state.status, 'ready', `preview failed: ${state.error ?? ''} ${errors.join('; ')}`);
-    assert.deepEqual(errors, []);
-    return page;
+  function open(query: string): Promise<Page> {
+    return openPreview(browser, `${preview.url}${query}`);
   }
 
   /** Every label in view as drawn: count, the smallest on-screen font size and height, and any overlapping pair. */
@@ -133,7 +116,17 @@ describe('service map level of detail and keyboard, waterfall keyboard, in Chrom
       assert.deepEqual(atFit.overlaps, []);
       assert.ok(atFit.minFontPx >= 10, `labels drawn at ${atFit.minFontPx} px`);
       assert.ok(atFit.minHeightPx >= 10, `text boxes ${atFit.minHeightPx} px high`);
-      assert.ok(atFit.nodes >= 30, `${atFit.nodes} services labelled at fit`);
+      // Laid out for the panel's shape, the fitted map fills most of the panel's width and height (one column per tier filled ~40% of the width and named 48).
+      const filled = await page.evaluate(() => {
+        const svg = document.querySelector('[data-testid="servicemap"]')!.getBoundingClientRect();
+        const nodes = [...document.querySelectorAll('[data-testid="servicemap-node"]')].map((e) => e.getBoundingClientRect());
+        const w = Math.max(...nodes.map((r) => r.right)) - Math.min(...nodes.map((r) => r.left));
+        const h = Math.max(...nodes.map((r) => r.bottom)) - Math.min(...nodes.map((r) => r.top));
+        return { w: w / svg.width, h: h / svg.height };
+      });
+      t.diagnostic(`${theme} fit: the services span ${(filled.w * 100).toFixed(0)}% of the panel's width and ${(filled.h * 100).toFixed(0)}% of its height`);
+      assert.ok(filled.w >= 0.85 && filled.h >= 0.75, `fitted map spans ${filled.w} x ${filled.h} of the panel`);
+      assert.ok(atFit.nodes >= 80, `${atFit.nodes} services labelled at fit`);
       // The ones labelled are the important ones: every service over the critical error ratio that the placement could fit comes before quiet ones.
       const labelled = new Set(await page.$$eval('[data-testid="servicemap-node-label"]', (els) => els.map((e) => e.getAttribute('data-node')!)));
       assert.equal(labelled.size, atFit.nodes);
@@ -143,7 +136,16 @@ describe('service map level of detail and keyboard, waterfall keyboard, in Chrom
       t.diagnostic(`${theme}: pan 40 frames: median ${pan.median.toFixed(1)} ms, p95 ${pan.p95.toFixed(1)} ms; ${pan.perStep}`);
       await page.locator('[data-testid="servicemap-fit"]').click();
       const zoom = await frames(page, 'zoom');
-      t.diagnostic(`${theme}: wheel zoom 40 frames (20 in, 20 out, labels re-placed each step): median ${zoom.median.toFixed(1)} ms, p95 ${zoom.p95.toFixed(1)} ms; ${zoom.perStep}`);
+      t.diagnostic(`${theme}: wheel zoom 40 frames (20 in, 20 out; rendered anew when the zoom has moved 1.4x and when the wheel rests, CSS-scaled between): median ${zoom.median.toFixed(1)} ms, p95 ${zoom.p95.toFixed(1)} ms; ${zoom.perStep}`);
+      // Once the wheel rests, labels are placed for the zoom reached: constant size again, apart.
+      await page.waitForTimeout(400);
+      const rested = await labelReport(page);
+      t.diagnostic(`${theme} after the wheel rests (${await page.locator('[data-testid="servicemap-zoom"]').textContent()}): ${rested.nodes} services labelled in view, smallest font ${rested.minFontPx.toFixed(1)} px`);
+      const nodeFonts = await page.$$eval('[data-testid="servicemap-node-label"] text', (els) =>
+        els.map((t) => Number.parseFloat(getComputedStyle(t).fontSize) * Math.hypot((t as SVGTextElement).getScreenCTM()!.a, (t as SVGTextElement).getScreenCTM()!.b)),
+      );
+      assert.ok(nodeFonts.length > 0 && nodeFonts.every((px) => Math.abs(px - 12) < 0.5), `service names at ${Math.min(...nodeFonts)}..${Math.max(...nodeFonts)} px after the wheel rests`);
+      assert.deepEqual(rested.overlaps, []);
 
       // Zoom in twice as far (the button, centred): more services labelled, still legible and apart.
       await page.locator('[data-testid="servicemap-fit"]').click();

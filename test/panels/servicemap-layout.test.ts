@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { readServiceGraph, type ServiceGraph } from '../../src/panels/servicemap/graph.js';
 import { layoutGraph, NODE_H, NODE_W, sampleRoute, type Layout } from '../../src/panels/servicemap/layout.js';
+import { fitView, layoutAspect } from '../../src/panels/servicemap/viewport.js';
 import { syntheticGraphFrames } from '../../src/preview/synthetic.js';
 import { placeLabels } from '../../src/panels/servicemap/labels.js';
 
@@ -157,6 +158,68 @@ test('adding one service moves the others little (printed), and none changes col
   const reranked = [...ra].filter(([id, k]) => rb.get(id) !== k).length;
   t.diagnostic(`${reranked}/200 services changed rank within their column`);
   assert.ok(reranked <= 40, `${reranked} services changed rank`);
+});
+
+/** The map panel of the browser tests: 1248 x 612 with a 28 px toolbar. */
+const PANEL = { w: 1248, h: 612 - 28 };
+
+test('laid out for a wide panel: the fitted map fills its width, is 2x+ larger than one-column-per-tier, and keeps every guarantee (times printed)', (t) => {
+  const graph = synthetic(200, 1000);
+  const aspect = layoutAspect(PANEL.w, PANEL.h);
+  const tiers = layoutGraph(graph);
+  const t0 = performance.now();
+  const wide = layoutGraph(graph, { aspect });
+  const ms = performance.now() - t0;
+  const fitOf = (l: Layout) => fitView(l.width, l.height + NODE_H, PANEL.w, PANEL.h);
+  const [a, b] = [fitOf(tiers), fitOf(wide)];
+  const share = (l: Layout, k: number) => `${((100 * l.width * k) / PANEL.w).toFixed(0)}% x ${((100 * (l.height + NODE_H) * k) / PANEL.h).toFixed(0)}%`;
+  t.diagnostic(
+    `aspect ${aspect.toFixed(2)}: layout ${ms.toFixed(1)} ms, ${wide.columns} columns, ${wide.width.toFixed(0)} x ${wide.height.toFixed(0)} (was ${tiers.width.toFixed(0)} x ${tiers.height.toFixed(0)}); ` +
+      `fitted zoom ${(b.k * 100).toFixed(1)}% (was ${(a.k * 100).toFixed(1)}%), fills ${share(wide, b.k)} of the panel (was ${share(tiers, a.k)})`,
+  );
+  assert.equal(wide.columns, tiers.columns, 'columns stay the call tiers');
+  assert.ok(b.k >= 2 * a.k, `fitted zoom ${b.k} vs ${a.k}`);
+  assert.ok(wide.width * b.k >= 0.9 * (PANEL.w - 16), 'the fitted map uses at least 90% of the panel width');
+  assertNoOverlaps(wide);
+  assertEdgesAvoidBoxes(graph, wide);
+  t.diagnostic(`edge crossings between columns: ${crossings(wide)} (was ${crossings(tiers)})`);
+  // Deterministic, whatever the input order.
+  const again = layoutGraph({ nodes: [...graph.nodes].reverse(), edges: [...graph.edges].reverse() }, { aspect });
+  assert.deepEqual(again.positions, wide.positions);
+  assert.deepEqual(again.routes, wide.routes);
+  // A square or tall panel gets a taller map (never taller than one column per tier wants, up to the bound).
+  const square = layoutGraph(graph, { aspect: 1 });
+  assert.ok(square.height > wide.height);
+  assertNoOverlaps(square);
+});
+
+test('laid out for a wide panel: rates do not move anything, adding a service changes no column and moves the others little (printed)', (t) => {
+  const graph = synthetic(200, 1000);
+  const aspect = layoutAspect(PANEL.w, PANEL.h);
+  const before = layoutGraph(graph, { aspect });
+  const rerated: ServiceGraph = {
+    nodes: graph.nodes.map((n) => ({ ...n, ratePerSec: (n.ratePerSec ?? 1) * 1.07 })),
+    edges: graph.edges.map((e) => ({ ...e, ratePerSec: (e.ratePerSec ?? 1) * 0.93, p95Ms: (e.p95Ms ?? 1) * 1.1 })),
+  };
+  assert.deepEqual(layoutGraph(rerated, { aspect }).positions, before.positions);
+  const caller = graph.nodes.find((n) => n.id.startsWith('t2-'))!.id;
+  const after = layoutGraph(
+    {
+      nodes: [...graph.nodes, { id: 't3-svc-new', title: 't3-svc-new', external: false, details: [] }],
+      edges: [...graph.edges, { id: `${caller}->t3-svc-new`, source: caller, target: 't3-svc-new', details: [] }],
+    },
+    { aspect },
+  );
+  const moves: number[] = [];
+  for (const [id, p] of before.positions) {
+    const q = after.positions.get(id)!;
+    assert.equal(q.x, p.x, `${id} changed column`);
+    moves.push(Math.abs(q.y - p.y));
+  }
+  moves.sort((x, y) => x - y);
+  const median = moves[Math.floor(moves.length / 2)]!;
+  t.diagnostic(`after adding one service: median move ${median.toFixed(1)} px, p90 ${moves[Math.floor(moves.length * 0.9)]!.toFixed(1)} px`);
+  assert.ok(median < NODE_H, `median move ${median}`);
 });
 
 test('label decluttering: placed labels never overlap, the busiest edge wins, separate labels all stay', () => {

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { readServiceGraph } from '../../src/panels/servicemap/graph.js';
 import { COL_GAP, labelPoint, layoutGraph, NODE_H, NODE_W } from '../../src/panels/servicemap/layout.js';
-import { estimateWidth, fitText, importance, levelOfDetail, placeLabels, type LodInput } from '../../src/panels/servicemap/labels.js';
+import { estimateWidth, fitText, importance, levelOfDetail, placeLabels, withLabelWidths, type LodInput } from '../../src/panels/servicemap/labels.js';
 import { firstSpot, nearestInDirection, type Spot } from '../../src/panels/servicemap/keyboard.js';
 import { edgeAria, edgeLabel, nodeAria } from '../../src/panels/servicemap/describe.js';
-import { fitView } from '../../src/panels/servicemap/viewport.js';
+import { fitView, interimTransform, layoutAspect, renderedView, REPLACE_FACTOR, settleLabels, wheelZoomAt, zoomAt, type View } from '../../src/panels/servicemap/viewport.js';
 import { syntheticGraphFrames } from '../../src/preview/synthetic.js';
 
 let cached: { graph: import('../../src/panels/servicemap/graph.js').ServiceGraph; layout: ReturnType<typeof layoutGraph> } | undefined;
@@ -114,6 +114,68 @@ test('200 services at the fitted view: labels at 12 px without overlaps, most im
   assert.ok(levelOfDetail(lodInput(1)).edges.size > 20);
 });
 
+test('laid out for the panel (1248 x 612) as the panel does: more services named at fit than with one column per tier (printed)', (t) => {
+  const { graph, layout: tiers } = bigMap();
+  const layout = layoutGraph(graph, { aspect: layoutAspect(1248, 612 - 28) });
+  const named = (l: typeof layout) => {
+    const k = fitView(l.width, l.height + NODE_H, 1248, 612 - 28).k;
+    const inp = lodInput(k);
+    const nodes = graph.nodes.map((n) => ({ id: n.id, ...l.positions.get(n.id)!, title: n.title, ratePerSec: n.ratePerSec, errorRatio: n.errorRatio }));
+    return { k, lod: levelOfDetail({ ...inp, nodes }) };
+  };
+  const [before, after] = [named(tiers), named(layout)];
+  t.diagnostic(`services named at fit: ${after.lod.nodes.size} at ${(after.k * 100).toFixed(1)}% (one column per tier: ${before.lod.nodes.size} at ${(before.k * 100).toFixed(1)}%)`);
+  assert.equal(after.lod.nodeMode, 'compact');
+  assert.ok(after.lod.nodes.size >= 1.5 * before.lod.nodes.size, `${after.lod.nodes.size} vs ${before.lod.nodes.size}`);
+});
+
+test('widths measured once per graph (withLabelWidths) place exactly the labels that measuring at each zoom places', () => {
+  const inp = lodInput(0.25);
+  let calls = 0;
+  const counting = (text: string, px: number, bold?: boolean) => (calls++, estimateWidth(text, px, bold));
+  const pre = withLabelWidths(inp.nodes, inp.edges, counting);
+  const before = calls;
+  for (const k of [0.25, 0.5, 1.2]) {
+    const a = levelOfDetail({ ...inp, k, measure: counting, nodes: pre.nodes, edges: pre.edges });
+    const b = levelOfDetail({ ...inp, k });
+    assert.deepEqual([...a.nodes], [...b.nodes]);
+    assert.deepEqual([...a.edges], [...b.edges]);
+  }
+  // Compact names and edge labels are not measured again; only full cards' lines may be.
+  assert.equal(calls, before);
+});
+
+test('wheel zoom keeps the rendering (drawing and labels) until the zoom has moved by more than REPLACE_FACTOR, shown meanwhile by a CSS transform that maps it exactly onto the view', () => {
+  let v: View = { k: 0.2, x: 0, y: 0 };
+  const renderedAt: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    v = wheelZoomAt(v, 1.15, 600, 300);
+    const r = renderedView(v);
+    renderedAt.push(r.k);
+    // Labels are drawn at most REPLACE_FACTOR larger or smaller than their constant size.
+    assert.ok(Math.max(v.k / r.k, r.k / v.k) <= REPLACE_FACTOR + 1e-9);
+    // The interim CSS transform takes a drawing point where the view puts it.
+    const css = interimTransform(v);
+    const d = { x: 1234, y: 567 };
+    const at = { x: r.x + d.x * r.k, y: r.y + d.y * r.k };
+    if (css === undefined) assert.deepEqual(r, { k: v.k, x: v.x, y: v.y });
+    else {
+      const [tx, ty, s] = (/translate\((.+)px, (.+)px\) scale\((.+)\)/.exec(css) ?? []).slice(1).map(Number) as [number, number, number];
+      assert.ok(Math.abs(at.x * s + tx - (v.x + d.x * v.k)) < 1e-6 && Math.abs(at.y * s + ty - (v.y + d.y * v.k)) < 1e-6, css);
+    }
+  }
+  const distinct = new Set(renderedAt).size;
+  assert.ok(distinct >= 2 && distinct <= 4, `rendered at ${distinct} zooms over 8 wheel steps`);
+  // The view itself zooms exactly as a plain zoom would.
+  const plain = zoomAt({ k: 0.2, x: 0, y: 0 }, 1.15 ** 8, 600, 300);
+  assert.ok(Math.abs(plain.k - v.k) < 1e-9 && Math.abs(plain.x - v.x) < 1e-6);
+  const rested = settleLabels(v);
+  assert.deepEqual(renderedView(rested), { k: v.k, x: v.x, y: v.y });
+  assert.equal(interimTransform(rested), undefined);
+  // Buttons and keys zoom without the gesture: rendered at once.
+  assert.equal(interimTransform(zoomAt(v, 1.25, 0, 0)), undefined);
+});
+
 test('level of detail is stable (same input, same labels) and a pinned service is always labelled', () => {
   const { layout } = bigMap();
   const k = fitView(layout.width, layout.height + NODE_H, 1248, 612).k;
@@ -168,4 +230,23 @@ test('aria-labels summarise rate, error ratio and p95', () => {
   assert.match(nodeAria(n), /rate .+\/s, error ratio [\d.]+%, p95 [\d.]+ (ms|s)/);
   const e = graph.edges[0]!;
   assert.match(edgeAria(e), new RegExp(`^Calls from ${e.source} to ${e.target}: rate .+, error ratio .+, p95 .+`));
+});
+
+test('names stay within the drawing: none is placed left of the first column or right of the last', () => {
+  const { layout } = bigMap();
+  const k = 0.25;
+  const inp = { ...lodInput(k), width: layout.width };
+  const lod = levelOfDetail(inp);
+  let checked = 0;
+  for (const n of inp.nodes) {
+    const l = lod.nodes.get(n.id);
+    if (!l) continue;
+    const w = estimateWidth(l.text, 12, true) + 6;
+    const cx = (n.x + NODE_W / 2) * k + (l.side === 'centre' ? (l.dx ?? 0) : (l.side === 'right' ? 1 : -1) * ((NODE_W * k) / 2 + 3 + w / 2));
+    // A centred name moved inward still covers its box.
+    if (l.side === 'centre') assert.ok(Math.abs(l.dx ?? 0) < w / 2 + (NODE_W * k) / 2, `${n.id} name slid off its box`);
+    assert.ok(cx - w / 2 >= 0 && cx + w / 2 <= layout.width * k, `${n.id} label at ${cx} (${l.side})`);
+    checked++;
+  }
+  assert.ok(checked > 50, `${checked} names checked`);
 });

@@ -12,19 +12,13 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startReplayAgent, type ReplayAgent } from '../datasource/fixtures/replay-agent.js';
 import { tempDir } from '../integration/helpers.js';
-import { browserUnavailable, ensurePluginBuilt, launchBrowser, OUTPUT_DIR, startPreview, type Browser, type Preview } from './fixtures/browser.js';
+import { browserUnavailable, ensurePluginBuilt, launchBrowser, openPreview, OUTPUT_DIR, startPreview, type Browser, type Preview, type PreviewState } from './fixtures/browser.js';
 import { CALLS, EXTERNAL_PEER, SERVICES, SPAN_COUNT, writeCapture } from './fixtures/servicemap-scenario.js';
 
 const skip = browserUnavailable();
 const EXTERNAL = `${EXTERNAL_PEER.address}:${EXTERNAL_PEER.port}`;
 /** Distinct caller -> callee pairs of the scenario, the callee named as the agent names an uncaptured peer. */
 const EDGES = [...new Set(CALLS.map((c) => `${c.caller!.comm}->${c.callee?.comm ?? EXTERNAL}`))].sort();
-
-interface PreviewState {
-  status: string;
-  error?: string;
-  navigations: string[];
-}
 
 describe('service map and waterfall panels in Chromium', { skip }, () => {
   let dir: string;
@@ -57,19 +51,8 @@ describe('service map and waterfall panels in Chromium', { skip }, () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function open(query: string): Promise<Page> {
-    const page = await browser.context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${base}${query}`);
-    await page.waitForFunction(() => {
-      const s = (window as unknown as { wiretracePreview?: PreviewState }).wiretracePreview;
-      return s !== undefined && s.status !== 'loading';
-    });
-    const state = await page.evaluate(() => (window as unknown as { wiretracePreview: PreviewState }).wiretracePreview);
-    assert.equal(state.status, 'ready', `preview failed: ${state.error ?? ''} ${errors.join('; ')}`);
-    assert.deepEqual(errors, []);
-    return page;
+  function open(query: string): Promise<Page> {
+    return openPreview(browser, `${base}${query}`);
   }
 
   test('draws one node per service plus the external peer, and one edge per distinct call pair', async () => {

@@ -1,14 +1,14 @@
-import React, { useCallback, useId, useMemo, useRef, useState } from 'react';
+import React, { useCallback, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { type GrafanaTheme2, type PanelProps } from '@grafana/data';
 import { locationService } from '@grafana/runtime';
 import { useTheme2 } from '@grafana/ui';
 import { readServiceGraph, type MapEdge, type MapNode } from './graph';
 import { COL_GAP, labelPoint, layoutGraph, NODE_H, NODE_W, routePath, type EdgeRoute, type Layout } from './layout';
-import { EDGE_FONT, fitText, levelOfDetail, NODE_FONT, SIDE_GAP, type EdgeLabelInput } from './labels';
+import { EDGE_FONT, fitText, levelOfDetail, NODE_FONT, SIDE_GAP, withLabelWidths, type EdgeLabelInput } from './labels';
 import { canvasMeasure } from './measure';
 import { ARROWS, firstSpot, nearestInDirection } from './keyboard';
 import { edgeAria, edgeLabel, edgeLines, KEYBOARD_HELP, nodeAria, nodeLines, nodeStats } from './describe';
-import { fitView, zoomAt, type View } from './viewport';
+import { FIT_PAD, fitView, interimTransform, layoutAspect, renderedView, settleLabels, WHEEL_SETTLE_MS, wheelZoomAt, zoomAt, type View } from './viewport';
 import { edgeHref, edgeSeverity, nodeHref, type ServiceMapOptions, type Severity } from './types';
 
 interface Card {
@@ -80,14 +80,22 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   const rootRef = useRef<HTMLDivElement>(null);
   const svgRef = useRef<SVGSVGElement>(null);
   const result = useMemo(() => readServiceGraph(data.series), [data.series]);
-  const layout = useMemo(() => (result.ok ? layoutGraph(result.graph) : undefined), [result]);
   const TOOLBAR = 28;
   const mapH = Math.max(50, height - TOOLBAR);
+  // Laid out for the panel's shape, so that the fitted map fills it (a taller-than-wide map in a wide panel would use a third of it).
+  const aspect = layoutAspect(width, mapH);
+  const layout = useMemo(() => (result.ok ? layoutGraph(result.graph, { aspect }) : undefined), [result, aspect]);
   // Until the user zooms or pans, the view follows the panel size (fit); after that it is theirs.
   const [userView, setUserView] = useState<View | undefined>();
   const drag = useRef<{ x: number; y: number; v: View } | undefined>(undefined);
-  const fit = layout ? fitView(layout.width, layout.height + NODE_H, width, mapH) : { k: 1, x: 0, y: 0 };
+  const wheelTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(wheelTimer.current), []);
+  const fit = layout ? fitView(layout.width, layout.height + NODE_H, width, mapH, FIT_PAD) : { k: 1, x: 0, y: 0 };
   const view = userView ?? fit;
+  // What the drawing and labels are rendered at: the view, except during a wheel gesture (see View.placed).
+  const shown = renderedView(view);
+  const interim = interimTransform(view);
+  const labelK = shown.k;
   const graph = result.ok ? result.graph : undefined;
   const font = theme.typography.fontFamily;
   const measure = useMemo(() => canvasMeasure(font), [font]);
@@ -110,14 +118,18 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   const emphasisEdge = focused?.kind === 'edge' ? edgeById.get(focused.id) : undefined;
 
   // Which labels fit at this zoom: depends on the zoom, never on the pan (panning moves one transform).
-  const edgeInputs = useMemo<EdgeLabelInput[]>(() => {
-    if (!graph || !layout) return [];
-    return graph.edges.map((e) => {
+  // Texts and their widths are measured once per graph and layout, not at every zoom step.
+  const lodInputs = useMemo(() => {
+    if (!graph || !layout) return { nodes: [], edges: [] };
+    const edges = graph.edges.map((e): EdgeLabelInput => {
       const route = layout.routes.get(e.id)!;
       const at = labelPoint(route);
       return { id: e.id, x: at.x, y: at.y, lines: edgeLabel(e), ratePerSec: e.ratePerSec, errorRatio: e.errorRatio, room: labelRoom(route) };
     });
-  }, [graph, layout]);
+    const nodes = graph.nodes.map((n) => ({ id: n.id, ...layout.positions.get(n.id)!, title: n.title, ratePerSec: n.ratePerSec, errorRatio: n.errorRatio }));
+    return withLabelWidths(nodes, edges, measure);
+  }, [graph, layout, measure]);
+  const edgeInputs = lodInputs.edges;
   // Hovering or focusing a service names it first, then the services it calls or is called by.
   const pinnedKey = emphasisNode
     ? [...(neighbours.get(emphasisNode)?.nodes ?? [emphasisNode])].sort().join('\n')
@@ -127,11 +139,12 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   const lod = useMemo(() => {
     if (!graph || !layout) return undefined;
     return levelOfDetail({
-      nodes: graph.nodes.map((n) => ({ id: n.id, ...layout.positions.get(n.id)!, title: n.title, ratePerSec: n.ratePerSec, errorRatio: n.errorRatio })),
-      edges: edgeInputs,
+      nodes: lodInputs.nodes,
+      edges: lodInputs.edges,
       nodeW: NODE_W,
       nodeH: NODE_H,
-      k: view.k,
+      width: layout.width,
+      k: labelK,
       pinned: new Set(pinnedKey.split('\n').filter((x) => x !== '')),
       primary: emphasisNode,
       errorWarnRatio: options.errorWarnRatio,
@@ -139,7 +152,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
       showEdgeLabels: options.showEdgeLabels,
       measure,
     });
-  }, [graph, layout, edgeInputs, view.k, pinnedKey, emphasisNode, options.errorWarnRatio, options.errorCritRatio, options.showEdgeLabels, measure]);
+  }, [graph, layout, lodInputs, labelK, pinnedKey, emphasisNode, options.errorWarnRatio, options.errorCritRatio, options.showEdgeLabels, measure]);
 
   const actions = useMemo(() => {
     const openEdge = (e: MapEdge) => locationService.push(replaceVariables(edgeHref(options.edgeLink, e.source, e.target)));
@@ -240,17 +253,18 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   // Labels at a constant on-screen size: each is scaled by 1/k around its anchor, so only a zoom re-renders them, never a pan.
   // Labels are drawn only near the view: a region 4 x 4 screens, on a grid of screen-sized cells, so a pan
   // re-renders them only when it crosses a cell (zoomed in on a big map, most labels are far off screen).
-  const cellW = width / view.k;
-  const cellH = mapH / view.k;
-  const cellX = Math.floor(-view.x / view.k / cellW);
-  const cellY = Math.floor(-view.y / view.k / cellH);
+  // Cells are screens of the rendered view (during a wheel gesture the region moves only when the drawing is rendered anew).
+  const cellW = width / labelK;
+  const cellH = mapH / labelK;
+  const cellX = Math.floor(-shown.x / shown.k / cellW);
+  const cellY = Math.floor(-shown.y / shown.k / cellH);
   const labels = useMemo(() => {
     if (!graph || !layout || !lod) return null;
     const [x0, x1, y0, y1] = [(cellX - 1) * cellW, (cellX + 3) * cellW, (cellY - 1) * cellH, (cellY + 3) * cellH];
     const near = (x: number, y: number) => x >= x0 && x <= x1 && y >= y0 && y <= y1;
-    const inv = `scale(${1 / view.k})`;
+    const inv = `scale(${1 / labelK})`;
     const halo = { stroke: theme.colors.background.primary, strokeWidth: 4, paintOrder: 'stroke' as const, strokeLinejoin: 'round' as const };
-    const boxW = NODE_W * view.k;
+    const boxW = NODE_W * labelK;
     return (
       <>
         {/* Hidden from screen readers: each node's and edge's aria-label already says all a label shows. */}
@@ -321,7 +335,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
                 >
                   <text
                     transform={inv}
-                    x={side * (SIDE_GAP + 3)}
+                    x={side * (SIDE_GAP + 3) + (label.dx ?? 0)}
                     textAnchor={label.side === 'centre' ? 'middle' : label.side === 'right' ? 'start' : 'end'}
                     dominantBaseline="central"
                     fontSize={NODE_FONT}
@@ -337,7 +351,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
         </g>
       </>
     );
-  }, [graph, layout, lod, view.k, cellX, cellY, cellW, cellH, theme, edgeInputs, edgeById, actions, options.errorCritRatio, measure]);
+  }, [graph, layout, lod, labelK, cellX, cellY, cellW, cellH, theme, edgeInputs, edgeById, actions, options.errorCritRatio, measure]);
 
   // The element to focus for a service, found in this panel only.
   const nodeElement = useCallback(
@@ -427,7 +441,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
   }
 
   const emphasisNodes = emphasisNode ? [...(neighbours.get(emphasisNode)?.nodes ?? [emphasisNode])] : emphasisEdge ? [emphasisEdge.source, emphasisEdge.target] : [];
-  const ringK = view.k;
+  const ringK = shown.k;
   const button: React.CSSProperties = {
     background: theme.colors.secondary.main,
     color: theme.colors.secondary.text,
@@ -472,6 +486,10 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
         tabIndex={0}
         style={{
           display: 'block',
+          transform: interim,
+          transformOrigin: '0 0',
+          // Its own compositing layer during the gesture: the scaled rendering is then moved by the compositor, not painted again.
+          willChange: interim ? 'transform' : undefined,
           fontFamily: font,
           cursor: 'grab',
           touchAction: 'none',
@@ -486,8 +504,13 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
         onBlur={() => setMapFocused(false)}
         onKeyDown={onKeyDown}
         onWheel={(ev) => {
-          const box = ev.currentTarget.getBoundingClientRect();
-          zoomBy(ev.deltaY < 0 ? 1.15 : 1 / 1.15, ev.clientX - box.left, ev.clientY - box.top);
+          // The panel's box, not the SVG's: during the gesture the SVG itself is scaled by a CSS transform.
+          const box = rootRef.current!.getBoundingClientRect();
+          const [f, px, py] = [ev.deltaY < 0 ? 1.15 : 1 / 1.15, ev.clientX - box.left, ev.clientY - box.top - TOOLBAR];
+          setUserView((prev) => wheelZoomAt(prev ?? fit, f, px, py));
+          // When the wheel rests, labels are placed for the zoom reached.
+          clearTimeout(wheelTimer.current);
+          wheelTimer.current = setTimeout(() => setUserView((prev) => prev && settleLabels(prev)), WHEEL_SETTLE_MS);
         }}
         onPointerDown={(ev) => {
           // Only a drag on the background pans: clicks on nodes and edges stay clicks.
@@ -509,7 +532,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
           ))}
         </defs>
         <rect data-pan="" width={width} height={mapH} fill="transparent" />
-        <g data-testid="servicemap-viewport" transform={`translate(${view.x} ${view.y}) scale(${view.k})`}>
+        <g data-testid="servicemap-viewport" transform={`translate(${shown.x} ${shown.y}) scale(${shown.k})`}>
           {drawing}
           {labels}
           {focused?.kind === 'node' && layout.positions.has(focused.id) && (

@@ -81,6 +81,9 @@ export interface NodeLabelInput {
   title: string;
   ratePerSec?: number;
   errorRatio?: number;
+  /** The compact label and its width, when the caller has them already (see withLabelWidths): measured once per graph, not per zoom. */
+  text?: string;
+  textW?: number;
 }
 
 export interface EdgeLabelInput {
@@ -93,6 +96,8 @@ export interface EdgeLabelInput {
   errorRatio?: number;
   /** Horizontal room the edge has for its label, drawing units (the gap between columns). */
   room: number;
+  /** The label's width, px, when the caller has it already. */
+  w?: number;
 }
 
 export interface LodInput {
@@ -110,6 +115,8 @@ export interface LodInput {
   errorCritRatio: number;
   showEdgeLabels: boolean;
   measure: Measure;
+  /** The drawing's width, drawing units: names are kept within it (a name left of the first column would fall off a fitted map). */
+  width?: number;
 }
 
 /** How a node is labelled: the full card inside its box when the box is big enough on screen, else its name beside it. */
@@ -122,6 +129,8 @@ export interface NodeLabel {
   /** The title as shown (shortened when long). */
   text: string;
   side: LabelSide;
+  /** A centred name moved this many screen px sideways to stay within the drawing (still over its box). */
+  dx?: number;
 }
 
 export interface Lod {
@@ -168,6 +177,30 @@ export function fitText(text: string, maxW: number, fontPx: number, measure: Mea
   return `${text.slice(0, lo)}…`;
 }
 
+/** A service's name as its compact label shows it (shortened when long). */
+export function compactText(title: string, measure: Measure): string {
+  return fitText(title, MAX_COMPACT_W, NODE_FONT, measure, true);
+}
+
+function edgeLabelWidth(lines: readonly [string, string], measure: Measure): number {
+  return Math.max(measure(lines[0], EDGE_FONT), measure(lines[1], EDGE_FONT));
+}
+
+/**
+ * The inputs with their label texts and widths filled in: they depend on the
+ * graph and the font, not on the zoom, so a caller placing labels at many
+ * zooms measures them once.
+ */
+export function withLabelWidths(nodes: readonly NodeLabelInput[], edges: readonly EdgeLabelInput[], measure: Measure): { nodes: NodeLabelInput[]; edges: EdgeLabelInput[] } {
+  return {
+    nodes: nodes.map((n) => {
+      const text = compactText(n.title, measure);
+      return { ...n, text, textW: measure(text, NODE_FONT, true) };
+    }),
+    edges: edges.map((e) => ({ ...e, w: edgeLabelWidth(e.lines, measure) })),
+  };
+}
+
 /**
  * Which nodes and edges carry a label at zoom `k`. Boxes are compared in
  * screen pixels (drawing coordinates times k; panning moves every label
@@ -193,8 +226,8 @@ export function levelOfDetail(inp: LodInput): Lod {
       .sort(byPriority);
     const h = NODE_FONT + 4;
     for (const { n } of order) {
-      const text = fitText(n.title, MAX_COMPACT_W, NODE_FONT, measure, true);
-      const w = measure(text, NODE_FONT, true) + 6;
+      const text = n.text ?? compactText(n.title, measure);
+      const w = (n.textW ?? measure(text, NODE_FONT, true)) + 6;
       const cx = (n.x + inp.nodeW / 2) * k;
       const y = (n.y + inp.nodeH / 2) * k - h / 2;
       // On its own box first; else beside it, where the name still points at its service.
@@ -203,12 +236,19 @@ export function levelOfDetail(inp: LodInput): Lod {
         ['right', cx + boxW / 2 + SIDE_GAP + w / 2],
         ['left', cx - boxW / 2 - SIDE_GAP - w / 2],
       ];
-      for (const [side, x] of tries) {
+      for (const [side, at] of tries) {
+        let x = at;
+        if (inp.width !== undefined) {
+          const [lo, hi] = [w / 2, inp.width * k - w / 2];
+          // A name on its box may slide inward (it still covers the box); one beside it may not.
+          if (side === 'centre') x = Math.min(Math.max(x, lo), Math.max(lo, hi));
+          if (x < lo - 1e-9 || x > hi + 1e-9) continue;
+        }
         const b: LabelBox = { id: n.id, x, y, w, h, priority: 0 };
         if (!grid.fits(b)) continue;
         grid.add(b);
         placedLabels.push(b);
-        nodes.set(n.id, { text, side });
+        nodes.set(n.id, x === at ? { text, side } : { text, side, dx: x - at });
         break;
       }
     }
@@ -217,7 +257,7 @@ export function levelOfDetail(inp: LodInput): Lod {
   if (inp.showEdgeLabels) {
     const cands: LabelBox[] = [];
     for (const e of inp.edges) {
-      const w = Math.max(measure(e.lines[0], EDGE_FONT), measure(e.lines[1], EDGE_FONT)) + 6;
+      const w = (e.w ?? edgeLabelWidth(e.lines, measure)) + 6;
       // Only where the edge has the room: a label wider than its edge's gap would sit on the boxes either side.
       if (w > e.room * k) continue;
       const h = e.lines[1] ? 2 * EDGE_FONT + 4 : EDGE_FONT + 4;

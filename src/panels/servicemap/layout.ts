@@ -10,7 +10,10 @@
  *    minimisation), ties by the previous order, which starts from names.
  * 4. Vertical positions: each item pulled toward its neighbours' mean, with
  *    the order and minimum gaps kept (average of the tightest top-down and
- *    bottom-up placements), which straightens long edges.
+ *    bottom-up placements), which straightens long edges. Given the
+ *    panel's shape, every column is kept within the height that shape
+ *    allows for the map's width (gaps shrink to fit, down to half), so the
+ *    fitted map fills a wide panel instead of a third of it.
  *
  * Same graph -> same positions (no randomness, no force simulation), and
  * adding one service perturbs little: columns are fixed by call depth, and
@@ -184,21 +187,55 @@ function reorder(layer: Item[], side: 'up' | 'down'): void {
   });
 }
 
-/** Places a layer's items as near their wished-for centres as the order and gaps allow. */
-function place(layer: readonly Item[], wish: readonly number[]): void {
+/**
+ * Places a layer's items as near their wished-for centres as the order and
+ * gaps allow, and within `bound` (each item's whole room inside it) when
+ * given; the bound must hold the stacked layer.
+ */
+function place(layer: readonly Item[], wish: readonly number[], bound?: { lo: number; hi: number }): void {
   const n = layer.length;
   if (n === 0) return;
   const fwd = new Float64Array(n);
   const bwd = new Float64Array(n);
-  fwd[0] = wish[0]!;
-  for (let i = 1; i < n; i++) fwd[i] = Math.max(wish[i]!, fwd[i - 1]! + layer[i - 1]!.half + layer[i]!.half);
-  bwd[n - 1] = wish[n - 1]!;
-  for (let i = n - 2; i >= 0; i--) bwd[i] = Math.min(wish[i]!, bwd[i + 1]! - layer[i]!.half - layer[i + 1]!.half);
+  // The highest and lowest centre each item can have with all the others stacked above or below it inside the bound.
+  const least = new Float64Array(n).fill(-Infinity);
+  const most = new Float64Array(n).fill(Infinity);
+  if (bound) {
+    let top = bound.lo;
+    for (let i = 0; i < n; i++) {
+      least[i] = top + layer[i]!.half;
+      top += 2 * layer[i]!.half;
+    }
+    let bottom = bound.hi;
+    for (let i = n - 1; i >= 0; i--) {
+      most[i] = bottom - layer[i]!.half;
+      bottom -= 2 * layer[i]!.half;
+    }
+  }
+  const clamp = (i: number, v: number) => Math.min(most[i]!, Math.max(least[i]!, v));
+  fwd[0] = clamp(0, wish[0]!);
+  for (let i = 1; i < n; i++) fwd[i] = clamp(i, Math.max(wish[i]!, fwd[i - 1]! + layer[i - 1]!.half + layer[i]!.half));
+  bwd[n - 1] = clamp(n - 1, wish[n - 1]!);
+  for (let i = n - 2; i >= 0; i--) bwd[i] = clamp(i, Math.min(wish[i]!, bwd[i + 1]! - layer[i]!.half - layer[i + 1]!.half));
   // Both satisfy "in order, gaps kept"; so does their mean, which drifts neither down nor up.
   for (let i = 0; i < n; i++) layer[i]!.cy = (fwd[i]! + bwd[i]!) / 2;
 }
 
-export function layoutGraph(graph: ServiceGraph): Layout {
+export interface LayoutOptions {
+  /**
+   * Width / height of the area the map is fitted into. When given, the map
+   * is made as tall as that shape allows for its width (no taller: a tall
+   * map fitted into a wide panel leaves most of it empty), tightening the
+   * gaps between boxes and lanes down to half when the columns need it.
+   * Without it, each column is as tall as its own items want.
+   */
+  aspect?: number;
+}
+
+/** Gaps between boxes and lanes never shrink below this share of ROW_GAP and LANE. */
+export const MIN_SPACING = 0.5;
+
+export function layoutGraph(graph: ServiceGraph, opts: LayoutOptions = {}): Layout {
   const { depth } = layering(graph);
   const layers: Item[][] = [];
   const itemOf = new Map<string, Item>();
@@ -232,6 +269,30 @@ export function layoutGraph(graph: ServiceGraph): Layout {
   for (let l = 0; l < layers.length; l++) layers[l] ??= [];
   for (const layer of layers) layer.forEach((it, i) => (it.order = i));
 
+  // The room the panel's shape leaves for the columns' height, and the spacing that fits them into it.
+  const n = Math.max(1, layers.length);
+  const width = MARGIN * 2 + n * NODE_W + (n - 1) * COL_GAP;
+  let bound: { lo: number; hi: number } | undefined;
+  if (opts.aspect !== undefined && opts.aspect > 0) {
+    // The panel fits height + NODE_H (room for the hover card's row) with the map's margins.
+    const room = Math.max(NODE_H, width / opts.aspect - NODE_H - 2 * MARGIN);
+    let spacing = 1;
+    for (const layer of layers) {
+      let fixed = 0;
+      let gaps = 0;
+      for (const it of layer) {
+        fixed += it.node ? NODE_H : 0;
+        gaps += it.node ? ROW_GAP : LANE;
+      }
+      if (gaps > 0) spacing = Math.min(spacing, (room - fixed) / gaps);
+    }
+    spacing = Math.max(MIN_SPACING, spacing);
+    for (const layer of layers) for (const it of layer) it.half = it.node ? (NODE_H + ROW_GAP * spacing) / 2 : (LANE * spacing) / 2;
+    let tallest = 0;
+    for (const layer of layers) tallest = Math.max(tallest, layer.reduce((h, it) => h + 2 * it.half, 0));
+    bound = { lo: 0, hi: Math.max(room, tallest) };
+  }
+
   // Crossing minimisation: barycentre sweeps, ending on a downward one (callers settle first).
   for (let s = 0; s < SWEEPS; s++) {
     for (let l = layers.length - 2; l >= 0; l--) reorder(layers[l]!, 'down');
@@ -239,12 +300,12 @@ export function layoutGraph(graph: ServiceGraph): Layout {
   }
 
   // Vertical placement: stacked, then pulled toward neighbours (down, up, ..., ending down).
-  for (const layer of layers) place(layer, layer.map((_, i) => i * (NODE_H + ROW_GAP)));
+  for (const layer of layers) place(layer, layer.map((_, i) => i * (NODE_H + ROW_GAP)), bound);
   for (let s = 0; s < PLACE; s++) {
-    for (let l = 1; l < layers.length; l++) place(layers[l]!, layers[l]!.map((it) => mean(it.up, (n) => n.cy) ?? it.cy));
-    for (let l = layers.length - 2; l >= 0; l--) place(layers[l]!, layers[l]!.map((it) => mean(it.down, (n) => n.cy) ?? it.cy));
+    for (let l = 1; l < layers.length; l++) place(layers[l]!, layers[l]!.map((it) => mean(it.up, (n) => n.cy) ?? it.cy), bound);
+    for (let l = layers.length - 2; l >= 0; l--) place(layers[l]!, layers[l]!.map((it) => mean(it.down, (n) => n.cy) ?? it.cy), bound);
   }
-  for (let l = 1; l < layers.length; l++) place(layers[l]!, layers[l]!.map((it) => mean([...it.up, ...it.down], (n) => n.cy) ?? it.cy));
+  for (let l = 1; l < layers.length; l++) place(layers[l]!, layers[l]!.map((it) => mean([...it.up, ...it.down], (n) => n.cy) ?? it.cy), bound);
 
   let top = Infinity;
   let bottom = -Infinity;
@@ -311,12 +372,11 @@ export function layoutGraph(graph: ServiceGraph): Layout {
     points.push({ x: colX(chain[chain.length - 1]!.layer), y: ports.get(`in\u0000${e.id}`)! });
     routes.set(e.id, { points, reversed, self: false, sameColumn: false });
   }
-  const n = Math.max(1, layers.length);
   return {
     positions,
     routes,
     columns: layers.length,
-    width: MARGIN * 2 + n * NODE_W + (n - 1) * COL_GAP,
+    width,
     height: MARGIN * 2 + (bottom - top),
   };
 }
