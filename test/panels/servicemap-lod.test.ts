@@ -250,3 +250,25 @@ test('names stay within the drawing: none is placed left of the first column or 
   }
   assert.ok(checked > 50, `${checked} names checked`);
 });
+
+test('an edge whose whole label does not fit its gap shows its p95 alone; one whose p95 does not fit either shows none', () => {
+  const measure = estimateWidth;
+  const lines: [string, string] = ['p95 3.1 ms', '2.0/s · 1% err · http/1.1 · net 0.2 ms'];
+  const short = measure(lines[0], 11) + 6;
+  const full = Math.max(short, measure(lines[1], 11) + 6);
+  const edge = (id: string, y: number, room: number) => ({ id, x: 500, y, lines, room });
+  const lod = levelOfDetail({
+    nodes: [],
+    edges: [edge('roomy', 0, full + 10), edge('narrow', 200, (short + full) / 2), edge('tight', 400, short - 5)],
+    nodeW: NODE_W,
+    nodeH: NODE_H,
+    k: 1,
+    pinned: new Set(),
+    errorWarnRatio: 0.01,
+    errorCritRatio: 0.05,
+    showEdgeLabels: true,
+    measure,
+  });
+  assert.deepEqual([...lod.edges].sort(), ['narrow', 'roomy']);
+  assert.deepEqual([...lod.edgesShort], ['narrow']);
+});

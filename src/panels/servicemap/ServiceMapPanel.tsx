@@ -288,7 +288,7 @@ export function ServiceMapPanel({ data, width, height, options, replaceVariables
                     <tspan x={0} y={-2}>
                       {l.lines[0]}
                     </tspan>
-                    {l.lines[1] && (
+                    {l.lines[1] && !lod.edgesShort.has(l.id) && (
                       <tspan x={0} y={EDGE_FONT} fill={theme.colors.text.secondary}>
                         {l.lines[1]}
                       </tspan>

@@ -98,6 +98,8 @@ export interface EdgeLabelInput {
   room: number;
   /** The label's width, px, when the caller has it already. */
   w?: number;
+  /** Its first line's width (the p95 alone), px, when the caller has it already. */
+  w1?: number;
 }
 
 export interface LodInput {
@@ -138,6 +140,8 @@ export interface Lod {
   /** Node ids labelled. */
   nodes: Map<string, NodeLabel>;
   edges: Set<string>;
+  /** Of those, the ones drawn with their first line only (p95): the whole label did not fit the edge's room. */
+  edgesShort: Set<string>;
 }
 
 /** Screen px between a box and a label beside it. */
@@ -197,7 +201,7 @@ export function withLabelWidths(nodes: readonly NodeLabelInput[], edges: readonl
       const text = compactText(n.title, measure);
       return { ...n, text, textW: measure(text, NODE_FONT, true) };
     }),
-    edges: edges.map((e) => ({ ...e, w: edgeLabelWidth(e.lines, measure) })),
+    edges: edges.map((e) => ({ ...e, w: edgeLabelWidth(e.lines, measure), w1: measure(e.lines[0], EDGE_FONT) })),
   };
 }
 
@@ -254,16 +258,23 @@ export function levelOfDetail(inp: LodInput): Lod {
     }
   }
   const edges = new Set<string>();
+  const edgesShort = new Set<string>();
   if (inp.showEdgeLabels) {
     const cands: LabelBox[] = [];
     for (const e of inp.edges) {
-      const w = (e.w ?? edgeLabelWidth(e.lines, measure)) + 6;
       // Only where the edge has the room: a label wider than its edge's gap would sit on the boxes either side.
-      if (w > e.room * k) continue;
-      const h = e.lines[1] ? 2 * EDGE_FONT + 4 : EDGE_FONT + 4;
+      // When the whole label does not fit, its first line (the p95) alone may: latency is what an edge must show.
+      const full = (e.w ?? edgeLabelWidth(e.lines, measure)) + 6;
+      const short = (e.w1 ?? measure(e.lines[0], EDGE_FONT)) + 6;
+      const fitsFull = full <= e.room * k;
+      if (!fitsFull && short > e.room * k) continue;
+      if (!fitsFull) edgesShort.add(e.id);
+      const w = fitsFull ? full : short;
+      const h = fitsFull && e.lines[1] ? 2 * EDGE_FONT + 4 : EDGE_FONT + 4;
       cands.push({ id: e.id, x: e.x * k, y: e.y * k - EDGE_FONT, w, h, priority: importance(e.ratePerSec, e.errorRatio, false, inp.errorWarnRatio, inp.errorCritRatio) });
     }
     for (const id of placeLabels(cands, [...nodeBoxes, ...placedLabels], LABEL_GAP)) edges.add(id);
+    for (const id of edgesShort) if (!edges.has(id)) edgesShort.delete(id);
   }
-  return { nodeMode, nodes, edges };
+  return { nodeMode, nodes, edges, edgesShort };
 }
