@@ -113,7 +113,7 @@ test('memory: 20,000 connections that never close stay within the cap (heap does
   assert.ok(t.openConnections <= cap);
   assert.equal(t.openConnections + t.evictedConnections, id);
   // Heap readings move by a few MiB between rounds (buffer pool slabs); without the
-  // cap the 20,000 extra connections would hold ~170 MiB (about 8.5 KiB each).
+  // cap the 20,000 extra connections would hold ~33 MiB (about 1.7 KB each, bench/memory-heap.ts).
   const grownMiB = Math.max(...later) - full;
   assert.ok(grownMiB < 16, `heap grew ${grownMiB.toFixed(1)} MiB over 20,000 more connections: ${[full, ...later].map((m) => m.toFixed(1)).join(', ')} MiB`);
   console.log(`tracker memory (heap + buffers, MiB) full: ${full.toFixed(1)}, then every 4,000 more connections: ${later.map((m) => m.toFixed(1)).join(', ')}; ${t.evictedConnections} evicted; default cap ${DEFAULT_MAX_CONNECTIONS}`);

@@ -74,12 +74,14 @@ const RESPONSE_TIMEOUT_NS = 120_000_000_000n;
  * evictedConnections; an evicted connection that is still alive loses what
  * its parser held (a message in progress) and is tracked again, joined
  * mid-stream, at its next event. An idle keep-alive HTTP/1 connection costs
- * about 1.7 KB of heap (bench/memory-heap.ts), so this bounds idle state near
- * 110 MiB while 10,000 connections with both ends on this host (20,000
- * sockets) fit without evicting live ones. Bytes held per connection have
- * their own bounds in the parsers (a head, an undetected prefix: 64 KiB each).
+ * about 1.7 KB of heap (bench/memory-heap.ts), so 10,000 connections with
+ * both ends on this host (20,000 sockets) fit without evicting live ones and
+ * idle state stays near 55 MiB. Not higher: bytes held per connection have
+ * their own bounds in the parsers (a head, an undetected prefix: 64 KiB each),
+ * so the cap also bounds what a peer holding every tracked connection with an
+ * unfinished head can make the parsers hold (docs/SECURITY.md).
  */
-export const DEFAULT_MAX_CONNECTIONS = 65_536;
+export const DEFAULT_MAX_CONNECTIONS = 32_768;
 /** Share of the cap forgotten at once, so the sort by activity runs rarely. */
 const EVICT_FRACTION = 8;
 

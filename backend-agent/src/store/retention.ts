@@ -110,6 +110,8 @@ export class RetentionRunner {
   private trimTarget = 0;
   /** usedBytes at the end of the last pass that had a size cap. */
   private usedAfterLastPass: number | undefined;
+  /** What the store grew between the last two complete passes: the free space worth keeping for the next interval. */
+  private growthBytes = 0;
 
   constructor(private readonly db: Database.Database) {
     this.deleteOlderThan = db.prepare(
@@ -151,10 +153,10 @@ export class RetentionRunner {
     const cap = policy.maxSizeBytes;
     if (complete && cap !== undefined) {
       const used = usedBytes(this.db);
+      if (!this.trimming && this.usedAfterLastPass !== undefined) this.growthBytes = Math.max(0, used - this.usedAfterLastPass);
       if (used > cap && !this.trimming) {
         this.trimming = true;
-        const growth = this.usedAfterLastPass === undefined ? 0 : Math.max(0, used - this.usedAfterLastPass);
-        this.trimTarget = Math.floor(Math.min(cap * SIZE_TRIM_TO, cap - Math.min(growth, cap * MAX_GROWTH_SHARE_RESERVED)));
+        this.trimTarget = Math.floor(Math.min(cap * SIZE_TRIM_TO, cap - Math.min(this.growthBytes, cap * MAX_GROWTH_SHARE_RESERVED)));
       }
       const target = this.trimTarget;
       while (this.trimming) {
@@ -178,7 +180,10 @@ export class RetentionRunner {
       this.pruneOperations.run();
       this.pruneEdgeProtocols.run();
     }
-    const released = cap !== undefined ? this.shrinkTo(cap) : this.releaseSurplusFreePages();
+    // Under a cap, free pages beyond the next interval's growth are given back too (a store that age
+    // retention emptied must not keep its file at the cap).
+    const shrunk = cap !== undefined && this.shrinkTo(cap);
+    const released = this.releaseSurplusFreePages(cap !== undefined ? this.growthBytes : 0) || shrunk;
     if (cap !== undefined && complete) this.usedAfterLastPass = usedBytes(this.db);
     if (deleted > 0 || released) {
       // Copy the WAL into the database file (which truncates the file to its
@@ -219,12 +224,18 @@ export class RetentionRunner {
     return this.vacuumPages(excessPages);
   }
 
-  /** Without a size cap: keep free pages for reuse unless they are a large share of the file. */
-  private releaseSurplusFreePages(): boolean {
+  /**
+   * Keeps free pages for reuse unless they are a large share of the file and
+   * more than `reserveBytes` (the space the next interval's inserts will take).
+   */
+  private releaseSurplusFreePages(reserveBytes: number): boolean {
     const c = pageCounts(this.db);
-    if (c.free <= c.pages * FREE_SHARE_KEPT) return false;
-    // Vacuuming x pages leaves free - x of pages - x: solve for a FREE_SHARE_AFTER_VACUUM share.
-    return this.vacuumPages(Math.ceil((c.free - c.pages * FREE_SHARE_AFTER_VACUUM) / (1 - FREE_SHARE_AFTER_VACUUM)));
+    const reserve = Math.ceil(reserveBytes / c.pageSize);
+    if (c.free <= Math.max(c.pages * FREE_SHARE_KEPT, 2 * reserve)) return false;
+    // Vacuuming x pages leaves free - x of pages - x: solve for a FREE_SHARE_AFTER_VACUUM share...
+    const toShare = Math.ceil((c.free - c.pages * FREE_SHARE_AFTER_VACUUM) / (1 - FREE_SHARE_AFTER_VACUUM));
+    // ...but keep the reserve.
+    return this.vacuumPages(Math.min(toShare, c.free - reserve));
   }
 
   private vacuumPages(pages: number): boolean {

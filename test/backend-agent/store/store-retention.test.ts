@@ -143,6 +143,20 @@ describe('retention', () => {
     removeStoreDir(store);
   });
 
+  test('by age under a large size cap: a store that age retention emptied gives its free pages back', () => {
+    const store = openTempStore({ retention: { maxAgeMs: 60 * 60_000, maxSizeBytes: 1024 * 1024 * 1024 } });
+    insertInBatches(store, spansOverTime(2000, T0_US, 1000));
+    const db = new Database(store.path, { readonly: true });
+    const pragma = (name: string) => db.pragma(name, { simple: true }) as number;
+    const before = pragma('page_count');
+    for (let round = 0; round < 20; round++) if (store.applyRetention(T0_US + 1800 * 1_000_000 + 60 * MINUTE_US).complete) break;
+    assert.equal(store.stats().spanCount, 200);
+    assert.ok(pragma('page_count') < before / 2, `file shrank under a cap it is far from: ${pragma('page_count')} pages of ${before}`);
+    db.close();
+    store.close();
+    removeStoreDir(store);
+  });
+
   test('without a policy nothing is deleted', () => {
     const store = openTempStore();
     store.insertSpans(spansOverTime(10, T0_US));
