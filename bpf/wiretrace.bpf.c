@@ -108,14 +108,8 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/*
- * One slot per thread, rewritten in place by every call and marked consumed
- * (sys = WT_SYS_NONE) at exit instead of deleted: an update and a delete per
- * syscall took the bucket lock twice (~100 ns of each exit, bpf_stats). LRU
- * so that slots of threads that exit unseen age out; process_exit frees them.
- */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64); /* pid_tgid */
 	__type(value, struct call_args);
@@ -266,19 +260,6 @@ static __always_inline void count(__u32 idx, __u64 n)
 		__sync_fetch_and_add(v, n);
 }
 
-/* Saves a call's arguments for its exit: in place when the thread has a slot. */
-static __always_inline void save_args(__u64 id, struct call_args *a)
-{
-	struct call_args *slot = bpf_map_lookup_elem(&args, &id);
-
-	if (slot) {
-		__builtin_memcpy(slot, a, sizeof(*a));
-		return;
-	}
-	if (bpf_map_update_elem(&args, &id, a, BPF_ANY))
-		count(WT_C_ARGS_MAP_FULL, 1);
-}
-
 static __always_inline __u64 wakeup_flags(void *rb, __u64 threshold)
 {
 	/* Wake the loader only when a backlog builds; it polls on a short timer. */
@@ -322,25 +303,11 @@ static __always_inline struct file *fd_file(int fd)
 	return f;
 }
 
-/* Kernels from 6.2 on: turns a kernel pointer into one the program may load through. */
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
-
 /* The cheap test that keeps files and pipes (the hot case) out of every map. */
 static __always_inline bool is_socket_file(struct file *f)
 {
-	umode_t mode;
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
 
-	/*
-	 * Runs on every read and write of every process: plain (fault-safe)
-	 * loads where the kernel allows them instead of two probe-read helper calls.
-	 */
-	if (bpf_rdonly_cast) {
-		struct file *fb = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-
-		mode = fb->f_inode->i_mode;
-	} else {
-		mode = BPF_CORE_READ(f, f_inode, i_mode);
-	}
 	return (mode & S_IFMT) == S_IFSOCK;
 }
 
@@ -599,7 +566,8 @@ static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int 
 	}
 	if (a.vec)
 		a.iovcnt = n > WT_MAX_IOV ? WT_MAX_IOV : n;
-	save_args(id, &a);
+	if (bpf_map_update_elem(&args, &id, &a, BPF_ANY))
+		count(WT_C_ARGS_MAP_FULL, 1);
 	return 0;
 }
 
@@ -745,7 +713,7 @@ static __always_inline int data_exit(struct trace_event_raw_sys_exit *ctx, __u8 
 	if (!ap)
 		return 0;
 	a = *ap;
-	ap->sys = WT_SYS_NONE;
+	bpf_map_delete_elem(&args, &id);
 	/* A leftover from a call whose exit we missed belongs to another syscall. */
 	if (a.sys != sys)
 		return 0;
@@ -889,7 +857,8 @@ static __always_inline int save_lifecycle(int fd, __u8 sys)
 		count(rej, 1);
 		return 0;
 	}
-	save_args(id, &a);
+	if (bpf_map_update_elem(&args, &id, &a, BPF_ANY))
+		count(WT_C_ARGS_MAP_FULL, 1);
 	return 0;
 }
 
@@ -902,7 +871,7 @@ static __always_inline int pop_lifecycle(__u8 sys, __u64 id)
 	if (!ap)
 		return -1;
 	fd = ap->sys == sys ? ap->fd : -1;
-	ap->sys = WT_SYS_NONE;
+	bpf_map_delete_elem(&args, &id);
 	return fd;
 }
 
@@ -1033,8 +1002,6 @@ int process_exit(struct trace_event_raw_sched_process_exit *ctx)
 	__u64 *n;
 	__u32 max;
 
-	/* Every thread's exit: its argument slot is not needed any more. */
-	bpf_map_delete_elem(&args, &id);
 	if (bpf_core_field_exists(ctx->group_dead)) {
 		if (!ctx->group_dead)
 			return 0;
