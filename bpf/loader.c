@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct wt_data_event) == 128, "DATA layout");
 _Static_assert(sizeof(struct wt_stat_entry) == 32, "stat entry layout");
 _Static_assert(sizeof(struct wt_stats_header) == 16, "STATS layout");
 _Static_assert(sizeof(struct wt_tls_event) == 288, "TLS layout");
+_Static_assert(sizeof(struct wt_proc_info) == 32, "PROC_INFO layout");
 
 #define PROG "wiretrace-loader"
 #define EXIT_PREFLIGHT 2
@@ -81,6 +82,8 @@ enum loader_counter {
 	L_BYTES,
 	L_BAD_SAMPLES,
 	L_TLS_FILES,
+	L_PROC_INFO,
+	L_PROC_GONE,
 	L_COUNT
 };
 
@@ -89,6 +92,8 @@ static const char *const loader_counter_names[L_COUNT] = {
 	[L_BYTES] = "loader_bytes",
 	[L_BAD_SAMPLES] = "loader_bad_samples",
 	[L_TLS_FILES] = "tls_probed_files",
+	[L_PROC_INFO] = "proc_info_records",
+	[L_PROC_GONE] = "proc_gone_unread",
 };
 
 static struct {
@@ -432,6 +437,205 @@ static void write_preamble_and_hello(void)
 	out_record(WT_REC_HELLO, &hello, sizeof(hello), NULL, 0);
 }
 
+/* ---- process identity (WT_REC_PROC_INFO) ---- */
+
+/*
+ * Processes already described, direct-mapped by tgid (0 = empty). A collision
+ * or an exec forgets one, which costs only a repeated record; a reused pid
+ * that never exec'd keeps the old description here, and the agent notices by
+ * the start time the record carries.
+ */
+#define PROC_SEEN_SLOTS 4096
+static uint32_t proc_seen[PROC_SEEN_SLOTS];
+
+static uint32_t *proc_slot(uint32_t pid)
+{
+	return &proc_seen[(pid * 2654435761u) % PROC_SEEN_SLOTS];
+}
+
+static int open_proc(uint32_t pid, const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Up to cap bytes of /proc/PID/name; -1 if it cannot be opened. *cut: there was more. */
+static ssize_t read_proc(uint32_t pid, const char *name, char *buf, size_t cap, bool *cut)
+{
+	int fd = open_proc(pid, name);
+	size_t n = 0;
+
+	if (fd < 0)
+		return -1;
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	if (cut) {
+		char c;
+
+		*cut = n == cap && read(fd, &c, 1) > 0;
+	}
+	close(fd);
+	return n;
+}
+
+static size_t read_proc_link(uint32_t pid, const char *name, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, name);
+	n = readlink(path, buf, cap);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* /proc/PID/stat field 22; 0 if unreadable (then the process is gone). */
+static uint64_t proc_start_time(uint32_t pid)
+{
+	char buf[1024], *p;
+	ssize_t n = read_proc(pid, "stat", buf, sizeof(buf) - 1, NULL);
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* comm may hold spaces and ')': fields count from the last ')', which ends field 2. */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+struct env_want {
+	const char *name; /* with the '=' */
+	char *out;
+	uint16_t *len;
+};
+
+/* One NUL-terminated environ entry (a prefix if long): keeps it if it is wanted. */
+static void env_entry(const char *entry, size_t elen, struct env_want *want, int nwant)
+{
+	for (int w = 0; w < nwant; w++) {
+		size_t nl = strlen(want[w].name);
+
+		if (*want[w].len || elen <= nl || memcmp(entry, want[w].name, nl))
+			continue;
+		*want[w].len = elen - nl > WT_PROC_MAX_ENV_VALUE ? WT_PROC_MAX_ENV_VALUE : elen - nl;
+		memcpy(want[w].out, entry + nl, *want[w].len);
+	}
+}
+
+/*
+ * Streams /proc/PID/environ (it can be large) and keeps the values of the
+ * wanted variables only: the rest of the environment may hold secrets and is
+ * never copied out. The first non-empty value wins, as in the agent.
+ */
+static bool read_environ(uint32_t pid, struct env_want *want, int nwant)
+{
+	char chunk[4096], entry[32 + WT_PROC_MAX_ENV_VALUE];
+	size_t elen = 0;
+	int fd = open_proc(pid, "environ");
+
+	if (fd < 0)
+		return false;
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			/* EACCES or ESRCH on read: unreadable after all. */
+			close(fd);
+			return false;
+		}
+		if (r == 0)
+			break;
+		/* Entries may span chunks: elen carries over. */
+		for (ssize_t i = 0; i < r; i++) {
+			if (chunk[i] != 0) {
+				if (elen < sizeof(entry))
+					entry[elen++] = chunk[i];
+				continue;
+			}
+			env_entry(entry, elen, want, nwant);
+			elen = 0;
+		}
+	}
+	/* A last entry without its NUL (the environment was rewritten). */
+	if (elen)
+		env_entry(entry, elen, want, nwant);
+	close(fd);
+	return true;
+}
+
+/* Reads who pid is and writes a PROC_INFO record, once per process (see proc_seen). */
+static void describe_process(uint32_t pid)
+{
+	static char comm[WT_PROC_MAX_COMM + 1], exe[WT_PROC_MAX_PATH], cwd[WT_PROC_MAX_PATH];
+	static char cgroup[WT_PROC_MAX_CGROUP], otel[WT_PROC_MAX_ENV_VALUE], svc[WT_PROC_MAX_ENV_VALUE];
+	static char cmdline[WT_PROC_MAX_CMDLINE];
+	static char strings[sizeof(comm) + sizeof(exe) + sizeof(cwd) + sizeof(cgroup) + sizeof(otel) +
+			    sizeof(svc) + sizeof(cmdline)];
+	uint32_t *slot = proc_slot(pid);
+	struct wt_proc_info h = { .pid = pid };
+	struct env_want want[2] = {
+		{ "OTEL_SERVICE_NAME=", otel, &h.otel_service_name_len },
+		{ "SERVICE_NAME=", svc, &h.service_name_len },
+	};
+	bool cut = false;
+	ssize_t n;
+	size_t at = 0;
+
+	if (pid == 0 || *slot == pid)
+		return;
+	*slot = pid;
+	h.start_time = proc_start_time(pid);
+	if (h.start_time == 0) {
+		/* Exited already: the agent names it by comm, as without this record. */
+		loader_counters[L_PROC_GONE]++;
+		return;
+	}
+	n = read_proc(pid, "comm", comm, sizeof(comm), NULL);
+	if (n > 0 && comm[n - 1] == '\n')
+		n--;
+	h.comm_len = n > 0 ? n : 0;
+	h.exe_len = read_proc_link(pid, "exe", exe, sizeof(exe));
+	h.cwd_len = read_proc_link(pid, "cwd", cwd, sizeof(cwd));
+	n = read_proc(pid, "cgroup", cgroup, sizeof(cgroup), NULL);
+	h.cgroup_len = n > 0 ? n : 0;
+	n = read_proc(pid, "cmdline", cmdline, sizeof(cmdline), &cut);
+	h.cmdline_len = n > 0 ? n : 0;
+	if (cut)
+		h.flags |= WT_PROC_F_CMDLINE_CUT;
+	if (read_environ(pid, want, 2))
+		h.flags |= WT_PROC_F_ENVIRON;
+
+	memcpy(strings + at, comm, h.comm_len), at += h.comm_len;
+	memcpy(strings + at, exe, h.exe_len), at += h.exe_len;
+	memcpy(strings + at, cwd, h.cwd_len), at += h.cwd_len;
+	memcpy(strings + at, cgroup, h.cgroup_len), at += h.cgroup_len;
+	memcpy(strings + at, otel, h.otel_service_name_len), at += h.otel_service_name_len;
+	memcpy(strings + at, svc, h.service_name_len), at += h.service_name_len;
+	memcpy(strings + at, cmdline, h.cmdline_len), at += h.cmdline_len;
+	out_record(WT_REC_PROC_INFO, &h, sizeof(h), strings, at);
+	loader_counters[L_PROC_INFO]++;
+}
+
+static void forget_process(uint32_t pid)
+{
+	uint32_t *slot = proc_slot(pid);
+
+	if (*slot == pid)
+		*slot = 0;
+}
+
 static int on_conn(void *ctx, void *data, size_t size)
 {
 	const struct wt_conn_event *e = data;
@@ -441,6 +645,8 @@ static int on_conn(void *ctx, void *data, size_t size)
 		loader_counters[L_BAD_SAMPLES]++;
 		return 0;
 	}
+	/* Now, not when the agent gets to it: a short-lived client may be gone by then. */
+	describe_process(e->pid);
 	if (e->kind == WT_CONN_CLOSE) {
 		if (n_pending_close == sizeof(pending_close) / sizeof(pending_close[0])) {
 			for (unsigned int i = 0; i < n_pending_close; i++)
@@ -465,6 +671,7 @@ static int on_data(void *ctx, void *data, size_t size)
 		loader_counters[L_BAD_SAMPLES]++;
 		return 0;
 	}
+	describe_process(e->pid);
 	out_record(WT_REC_DATA, e, sizeof(*e) + e->captured, NULL, 0);
 	return out_closed ? -EPIPE : 0;
 }
@@ -483,6 +690,8 @@ static int on_exec(void *ctx, void *data, size_t size)
 		loader_counters[L_BAD_SAMPLES]++;
 		return 0;
 	}
+	/* A new program: its next connection is described afresh. */
+	forget_process(e->pid);
 	tls_on_exec(e->pid, now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;
 }

@@ -38,6 +38,7 @@ enum wt_record_type {
 	WT_REC_DATA = 3,  /* one data syscall on a TCP socket */
 	WT_REC_STATS = 4, /* cumulative counters, periodically */
 	WT_REC_TLS = 5,   /* TLS library probes attached/detached, processes whose TLS we cannot see */
+	WT_REC_PROC_INFO = 6, /* who a process is, read from /proc when first seen (loader-made) */
 };
 
 /* Every record on the pipe starts with this header. len counts the header. */
@@ -202,6 +203,39 @@ struct wt_tls_event {
 	__s32 error; /* errno (LIB_FAILED) */
 	__u32 pad;
 	char path[256]; /* as the process maps it, NUL-padded */
+};
+
+/*
+ * WT_REC_PROC_INFO payload (loader-made): this fixed part (32 bytes), then the
+ * strings, in the order of their lengths below, neither NUL-terminated nor
+ * padded. Sent before the first CONN or DATA record of a process the loader
+ * has not described yet, so a process that exits before the agent reads its
+ * events is still named by what it was, not by its comm. Only the variables
+ * the agent names services from are read out of the environment.
+ */
+#define WT_PROC_MAX_COMM 16
+#define WT_PROC_MAX_PATH 512    /* exe, cwd */
+#define WT_PROC_MAX_CGROUP 512
+#define WT_PROC_MAX_ENV_VALUE 256
+#define WT_PROC_MAX_CMDLINE 1024
+
+#define WT_PROC_F_ENVIRON (1u << 0)     /* environ was readable: a missing variable is unset */
+#define WT_PROC_F_CMDLINE_CUT (1u << 1) /* cmdline is a prefix of a longer one */
+
+struct wt_proc_info {
+	__u64 start_time; /* /proc/PID/stat field 22 (clock ticks after boot); 0 unknown */
+	__u32 pid;        /* tgid */
+	__u16 flags;      /* WT_PROC_F_* */
+	__u16 pad;
+	__u16 comm_len;   /* /proc/PID/comm, newline dropped */
+	__u16 exe_len;    /* readlink /proc/PID/exe */
+	__u16 cwd_len;    /* readlink /proc/PID/cwd */
+	__u16 cgroup_len; /* /proc/PID/cgroup (a prefix) */
+	__u16 otel_service_name_len; /* OTEL_SERVICE_NAME's value */
+	__u16 service_name_len;      /* SERVICE_NAME's value */
+	__u16 cmdline_len; /* /proc/PID/cmdline, NUL-separated (a prefix) */
+	__u16 pad2;
+	/* char strings[]; */
 };
 
 #endif /* WIRETRACE_H */

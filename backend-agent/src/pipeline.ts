@@ -89,6 +89,10 @@ export class IngestPipeline {
           if (ev.kind === 'open') this.processes.resolve(ev.pid, ev.comm);
           this.tracker.onConn(ev);
           break;
+        case 'proc-info':
+          // Comes before the process's first CONN/DATA: resolve() below then finds it.
+          this.processes.learn(ev);
+          break;
         case 'stats': {
           // The loader re-sends the clock offset with its counters, so a suspend
           // or an NTP step moves span times only until the next STATS record.

@@ -10,6 +10,7 @@ import type {
   DataEvent,
   Direction,
   HelloEvent,
+  ProcInfoEvent,
   Role,
   SocketTuple,
   StatsEvent,
@@ -33,6 +34,7 @@ const REC_CONN = 2;
 const REC_DATA = 3;
 const REC_STATS = 4;
 const REC_TLS = 5;
+const REC_PROC_INFO = 6;
 
 const HELLO_LEN = 88;
 const SOCKET_LEN = 40;
@@ -41,6 +43,10 @@ const DATA_FIXED_LEN = 128;
 const STATS_HEADER_LEN = 16;
 const STAT_ENTRY_LEN = 32;
 const TLS_LEN = 288;
+const PROC_INFO_FIXED_LEN = 32;
+
+const PROC_F_ENVIRON = 1;
+const PROC_F_CMDLINE_CUT = 2;
 
 const DATA_F_TRUNCATED = 1;
 const DATA_F_TLS = 2;
@@ -208,6 +214,8 @@ function decodeRecord(type: number, body: Buffer, endpoints: EndpointCache): Cap
       return decodeStats(body);
     case REC_TLS:
       return decodeTls(body);
+    case REC_PROC_INFO:
+      return decodeProcInfo(body);
     default:
       return undefined;
   }
@@ -299,6 +307,45 @@ function decodeTls(b: Buffer): TlsEvent | undefined {
     error: b.readInt32LE(24),
     path: cString(b, 32, 256),
   };
+}
+
+/** Fixed part, then comm, exe, cwd, cgroup, OTEL_SERVICE_NAME, SERVICE_NAME, cmdline back to back (lengths at 16..29). */
+function decodeProcInfo(b: Buffer): ProcInfoEvent {
+  need(b, PROC_INFO_FIXED_LEN, 'PROC_INFO');
+  const lengths: number[] = [];
+  let total = PROC_INFO_FIXED_LEN;
+  for (let i = 0; i < 7; i++) {
+    const len = b.readUInt16LE(16 + i * 2);
+    lengths.push(len);
+    total += len;
+  }
+  need(b, total, 'PROC_INFO');
+  let at = PROC_INFO_FIXED_LEN;
+  const next = (i: number): Buffer => b.subarray(at, (at += lengths[i] ?? 0));
+  const text = (i: number): string => next(i).toString('utf8');
+  const startTime = b.readBigUInt64LE(0);
+  const flags = b.readUInt16LE(12);
+  const ev: ProcInfoEvent = {
+    type: 'proc-info',
+    pid: b.readUInt32LE(8),
+    startTime: startTime === 0n ? '' : startTime.toString(),
+    comm: text(0),
+    exe: text(1),
+    cwd: text(2),
+    cgroup: text(3),
+    cmdline: Buffer.alloc(0),
+    cmdlineTruncated: (flags & PROC_F_CMDLINE_CUT) !== 0,
+  };
+  const otel = text(4);
+  const plain = text(5);
+  // A copy: the event outlives the chunk, and a view would pin it.
+  ev.cmdline = Buffer.from(next(6));
+  if (flags & PROC_F_ENVIRON) {
+    ev.environ = {};
+    if (otel) ev.environ.OTEL_SERVICE_NAME = otel;
+    if (plain) ev.environ.SERVICE_NAME = plain;
+  }
+  return ev;
 }
 
 function decodeStats(b: Buffer): StatsEvent {
@@ -442,6 +489,16 @@ export const encode = {
     b.writeInt32LE(e.error, 24);
     b.write(e.path.slice(0, 255), 32, 'utf8');
     return encode.record(REC_TLS, b);
+  },
+  procInfo(e: Omit<ProcInfoEvent, 'type'>): Buffer {
+    const texts = [e.comm, e.exe, e.cwd, e.cgroup, e.environ?.OTEL_SERVICE_NAME ?? '', e.environ?.SERVICE_NAME ?? ''];
+    const strings: Buffer[] = [...texts.map((s) => Buffer.from(s, 'utf8')), e.cmdline];
+    const head = Buffer.alloc(PROC_INFO_FIXED_LEN);
+    head.writeBigUInt64LE(e.startTime === '' ? 0n : BigInt(e.startTime), 0);
+    head.writeUInt32LE(e.pid, 8);
+    head.writeUInt16LE((e.environ ? PROC_F_ENVIRON : 0) | (e.cmdlineTruncated ? PROC_F_CMDLINE_CUT : 0), 12);
+    strings.forEach((s, i) => head.writeUInt16LE(s.length, 16 + i * 2));
+    return encode.record(REC_PROC_INFO, Buffer.concat([head, ...strings]));
   },
   stats(tsNs: bigint, counters: Record<string, number>): Buffer {
     const names = Object.keys(counters);

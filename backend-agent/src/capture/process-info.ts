@@ -9,12 +9,17 @@
  *
  * `deriveProcessInfo` is the pure part; `ProcessInfoResolver` reads /proc and
  * caches per process (pid + start time, so a reused pid is noticed).
+ *
+ * The loader also reads the same /proc files when it first sees a process and
+ * sends them (PROC_INFO record, `learn`): the agent may read a process's
+ * events after it exited, when /proc has nothing left but the kernel comm.
  */
 
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { posix as path } from 'node:path';
 import type { ProcessInfo } from '../model/span.js';
+import type { ProcInfoEvent } from '../model/events.js';
 import { createRedactor, type Redactor } from '../context/redact.js';
 
 // ---------------------------------------------------------------------------
@@ -89,6 +94,22 @@ export function deriveProcessInfo(
 export function fallbackProcessInfo(pid: number, comm: string | undefined, hostName: string): ProcessInfo {
   const name = comm || `pid-${pid}`;
   return { pid, serviceName: name, serviceNameSource: 'comm', executableName: name, hostName };
+}
+
+/**
+ * The loader's PROC_INFO record as a snapshot: it read the same files, at
+ * first sight. Its environment holds only the variables naming reads.
+ */
+export function snapshotFromProcInfo(record: ProcInfoEvent, hostName: string): ProcessSnapshot {
+  let environ = '';
+  if (record.environ?.OTEL_SERVICE_NAME !== undefined) environ += `OTEL_SERVICE_NAME=${record.environ.OTEL_SERVICE_NAME}\0`;
+  if (record.environ?.SERVICE_NAME !== undefined) environ += `SERVICE_NAME=${record.environ.SERVICE_NAME}\0`;
+  const snapshot: ProcessSnapshot = { pid: record.pid, environ, cmdline: record.cmdline, hostName };
+  if (record.exe) snapshot.exe = record.exe;
+  if (record.cwd) snapshot.cwd = record.cwd;
+  if (record.cgroup) snapshot.cgroup = record.cgroup;
+  if (record.comm) snapshot.comm = record.comm;
+  return snapshot;
 }
 
 function toText(data: Buffer | string): string {
@@ -628,6 +649,12 @@ export interface ProcessInfoResolverOptions {
 
 /** Start time recorded for a pid that had no /proc entry when first seen. */
 const GONE = 'gone';
+/**
+ * Start time of a loader description that had none: it never matches a live
+ * process, so /proc is read while the process lives and the description
+ * serves once it is gone.
+ */
+const UNKNOWN_START = 'unknown';
 
 interface CacheEntry {
   startTime: string;
@@ -680,6 +707,20 @@ export class ProcessInfoResolver {
     } catch {
       return fallbackProcessInfo(pid, comm, this.hostName);
     }
+  }
+
+  /**
+   * Takes the loader's description of a process (PROC_INFO), sent before the
+   * process's first event. It is used before /proc: it comes from the same
+   * files, read while the process surely existed, and later events of a
+   * process that has exited still find it. The start time it carries guards
+   * it: a live process with another start time under this pid is a new
+   * process, read from /proc as usual.
+   */
+  learn(record: ProcInfoEvent): void {
+    if (!Number.isSafeInteger(record.pid) || record.pid <= 0) return;
+    const info = deriveProcessInfo(snapshotFromProcInfo(record, this.hostName), this.redactArgs);
+    this.remember(record.pid, { startTime: record.startTime || UNKNOWN_START, info, checkedAt: this.now() });
   }
 
   /** Drops a process (call on exit so the memory and a reused pid are handled at once). */

@@ -106,4 +106,26 @@ export interface TlsEvent {
   path: string;
 }
 
-export type CaptureEvent = HelloEvent | ConnEvent | DataEvent | StatsEvent | TlsEvent;
+/**
+ * Who a process is, as the loader read it from /proc when it first saw the
+ * process (PROC_INFO record): it may be gone by the time the agent gets here.
+ * Only the environment variables the agent names services from are carried.
+ */
+export interface ProcInfoEvent {
+  type: 'proc-info';
+  pid: number;
+  /** /proc/PID/stat field 22 as decimal text, as ProcessInfoResolver compares it; '' when unknown. */
+  startTime: string;
+  comm: string;
+  /** Empty when unreadable (kernel thread, exited, no rights). */
+  exe: string;
+  cwd: string;
+  cgroup: string;
+  /** Set when the environment was readable: an absent variable was then unset. */
+  environ?: { OTEL_SERVICE_NAME?: string; SERVICE_NAME?: string };
+  /** NUL-separated arguments, possibly a prefix (cmdlineTruncated). */
+  cmdline: Buffer;
+  cmdlineTruncated: boolean;
+}
+
+export type CaptureEvent = HelloEvent | ConnEvent | DataEvent | StatsEvent | TlsEvent | ProcInfoEvent;
