@@ -22,6 +22,7 @@ import { assertPortFree, startChild, stopAll, waitForHttp, sleep } from './lib/c
 import { cpuSeconds, rssMiB } from './lib/proc.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
+import { finishCheckedRun, optionReader } from './lib/cli.js';
 
 // ---------------------------------------------------------------- nginx with a request counter
 
@@ -389,10 +390,7 @@ export const RSS_BOUND_MIB = 384;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const value = optionReader(args);
   const quick = args.includes('--quick');
   process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   const result = await runBurst({
@@ -403,11 +401,7 @@ async function main(): Promise<void> {
     rssBoundMiB: Number(value('--rss-bound-mib') ?? RSS_BOUND_MIB),
     log: (l) => console.log(l),
   });
-  console.log(`\n${burstReport(result)}`);
-  const json = value('--json');
-  if (json) fs.writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`BURST_JSON ${JSON.stringify(result)}`);
-  if (Object.values(result.checks).some(([ok]) => !ok)) process.exitCode = 1;
+  finishCheckedRun('BURST', result, burstReport(result), value('--json'));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

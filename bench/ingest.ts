@@ -5,13 +5,11 @@
 import fs from 'node:fs';
 import { runIngest, STAGES, type Stage } from './ingest/run-ingest.js';
 import { fmtNum, fmtSummary, markdownTable } from './lib/stats.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(name);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 
 const mode = flag('--tiny') ? 'tiny' : flag('--quick') ? 'quick' : 'full';
 const sizes = { tiny: { requests: 300, repeats: 1 }, quick: { requests: 10_000, repeats: 2 }, full: { requests: 40_000, repeats: 5 } }[mode];

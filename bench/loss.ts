@@ -6,12 +6,10 @@ import fs from 'node:fs';
 import { stopAll } from './lib/child.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 import { lossOnset, runLoss } from './loss/run-loss.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 const quick = args.includes('--quick');
 const rates = (value('--rates') ?? (quick ? '1000,4000,max' : '2000,4000,6000,8000,12000,max'))
   .split(',')

@@ -21,12 +21,10 @@ import { encode } from '../backend-agent/src/capture/framing.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 import { summarizeSnapshot } from './memory/heap-summary.js';
 import { benchConnection, openEvents, roundEvents, type BenchConnection } from './memory/stream.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 const cases = (value('--cases') ?? '10000x2,10000x1').split(',').map((c) => {
   const [n, sides] = c.split('x').map(Number);
   return { connections: n!, sides: sides === 1 ? 1 : 2 };

@@ -28,12 +28,10 @@ import { benchConnection, openEvents, roundEvents, type BenchConnection } from '
 import { REPO, startChild, stopAll, waitUntil, sleep } from './lib/child.js';
 import { cpuSeconds, rssMiB } from './lib/proc.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 const mode = args.includes('--tiny') ? 'tiny' : args.includes('--quick') ? 'quick' : 'full';
 const cases = (value('--cases') ?? (mode === 'tiny' ? '100x2' : '1000x2,10000x2,10000x1')).split(',').map((c) => {
   const [n, sides] = c.split('x').map(Number);

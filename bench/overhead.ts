@@ -13,12 +13,10 @@ import { stopAll } from './lib/child.js';
 import { pidsByComm } from './lib/proc.js';
 import { runOverhead, SERVICE_NAMES } from './overhead/run-overhead.js';
 import { agentVsOtel, breakdownTable, fixedRates, overheadRows, overheadTable } from './overhead/overhead-table.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 const quick = args.includes('--quick');
 
 process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)));

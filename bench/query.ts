@@ -16,12 +16,10 @@ import { openStore, type SpanStore } from '../backend-agent/src/store/index.js';
 import { loadAssembledTraces, loadReconstructedTrace } from '../backend-agent/src/api/traces.js';
 import { buildFixture, SERVICES, traceIdOf, type FixtureMeta } from './query/fixture.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
+import { optionReader } from './lib/cli.js';
 
 const args = process.argv.slice(2);
-const value = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
+const value = optionReader(args);
 const mode = args.includes('--tiny') ? 'tiny' : args.includes('--quick') ? 'quick' : 'full';
 const sizes = (value('--sizes') ?? { tiny: '10000', quick: '200000', full: '1000000,10000000' }[mode]).split(',').map(Number);
 // ~116 spans/s: 10M spans are one day of a busy node; an hour holds ~417k spans at any store size.

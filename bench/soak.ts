@@ -11,7 +11,6 @@
  * first minute, and the latency of the last third of the run against the
  * first third.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopAll, sleep } from './lib/child.js';
@@ -20,6 +19,7 @@ import { fmtNum, markdownTable } from './lib/stats.js';
 import { runWrk, type WrkResult } from './lib/wrk.js';
 import { QueryProber, RssSampler, lossCounters, startCountedNginx, type LatencyStats } from './burst.js';
 import { startBenchAgent } from './lib/agent.js';
+import { finishCheckedRun, optionReader } from './lib/cli.js';
 
 export interface SoakOptions {
   minutes: number;
@@ -198,10 +198,7 @@ export function soakReport(r: SoakResult): string {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const value = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const value = optionReader(args);
   process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   const minutes = Number(value('--soak-minutes') ?? 10);
   if (!Number.isInteger(minutes) || minutes < 2) throw new Error('--soak-minutes must be a whole number of at least 2');
@@ -213,11 +210,7 @@ async function main(): Promise<void> {
     portBase: Number(value('--port-base') ?? 19580),
     log: (l) => console.log(l),
   });
-  console.log(`\n${soakReport(result)}`);
-  const json = value('--json');
-  if (json) fs.writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`SOAK_JSON ${JSON.stringify(result)}`);
-  if (Object.values(result.checks).some(([ok]) => !ok)) process.exitCode = 1;
+  finishCheckedRun('SOAK', result, soakReport(result), value('--json'));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
