@@ -440,17 +440,42 @@ static void write_preamble_and_hello(void)
 /* ---- process identity (WT_REC_PROC_INFO) ---- */
 
 /*
- * Processes already described, direct-mapped by tgid (0 = empty). A collision
- * or an exec forgets one, which costs only a repeated record; a reused pid
- * that never exec'd keeps the old description here, and the agent notices by
- * the start time the record carries.
+ * Processes already described, by tgid (0 = empty): 4096 entries in sets of
+ * PROC_SEEN_WAYS. Direct-mapped, two busy processes sharing a slot (pids a
+ * multiple of 4096 apart) pushed each other out on every record, and each
+ * record then cost /proc reads and a PROC_INFO; with sets, that takes five
+ * busy processes in one set (pids a multiple of 1024 apart). A full set
+ * forgets its oldest entry, and an exec forgets one, which costs only a
+ * repeated record; a reused pid that never exec'd keeps the old description
+ * here, and the agent notices by the start time the record carries.
  */
-#define PROC_SEEN_SLOTS 4096
-static uint32_t proc_seen[PROC_SEEN_SLOTS];
+#define PROC_SEEN_WAYS 4
+#define PROC_SEEN_SETS 1024
+static uint32_t proc_seen[PROC_SEEN_SETS][PROC_SEEN_WAYS];
 
-static uint32_t *proc_slot(uint32_t pid)
+static uint32_t *proc_set(uint32_t pid)
 {
-	return &proc_seen[(pid * 2654435761u) % PROC_SEEN_SLOTS];
+	return proc_seen[(pid * 2654435761u) % PROC_SEEN_SETS];
+}
+
+/* The entry holding pid in its set, or NULL. */
+static uint32_t *proc_find(uint32_t *set, uint32_t pid)
+{
+	for (int w = 0; w < PROC_SEEN_WAYS; w++)
+		if (set[w] == pid)
+			return &set[w];
+	return NULL;
+}
+
+/* Newest first, into the first free entry; the oldest falls off the end of a full set. */
+static void proc_remember(uint32_t *set, uint32_t pid)
+{
+	int end = 0;
+
+	while (end < PROC_SEEN_WAYS - 1 && set[end])
+		end++;
+	memmove(set + 1, set, end * sizeof(*set));
+	set[0] = pid;
 }
 
 static int open_proc(uint32_t pid, const char *name)
@@ -583,7 +608,7 @@ static void describe_process(uint32_t pid)
 	static char cmdline[WT_PROC_MAX_CMDLINE];
 	static char strings[sizeof(comm) + sizeof(exe) + sizeof(cwd) + sizeof(cgroup) + sizeof(otel) +
 			    sizeof(svc) + sizeof(cmdline)];
-	uint32_t *slot = proc_slot(pid);
+	uint32_t *set = proc_set(pid);
 	struct wt_proc_info h = { .pid = pid };
 	struct env_want want[2] = {
 		{ "OTEL_SERVICE_NAME=", otel, &h.otel_service_name_len },
@@ -593,9 +618,9 @@ static void describe_process(uint32_t pid)
 	ssize_t n;
 	size_t at = 0;
 
-	if (pid == 0 || *slot == pid)
+	if (pid == 0 || proc_find(set, pid))
 		return;
-	*slot = pid;
+	proc_remember(set, pid);
 	h.start_time = proc_start_time(pid);
 	if (h.start_time == 0) {
 		/* Exited already: the agent names it by comm, as without this record. */
@@ -630,9 +655,9 @@ static void describe_process(uint32_t pid)
 
 static void forget_process(uint32_t pid)
 {
-	uint32_t *slot = proc_slot(pid);
+	uint32_t *slot = proc_find(proc_set(pid), pid);
 
-	if (*slot == pid)
+	if (slot)
 		*slot = 0;
 }
 

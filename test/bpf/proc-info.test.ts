@@ -52,38 +52,53 @@ function exited(p: ChildProcess): Promise<number | null> {
   return new Promise((r) => (p.exitCode !== null ? r(p.exitCode) : p.on('exit', (code) => r(code))));
 }
 
+interface Capture {
+  loader: ChildProcess;
+  events: CaptureEvent[];
+  raw: Buffer[];
+}
+
+/** The loader on one port, decoding what it writes; resolves once it is ready. */
+async function startCapture(port: number): Promise<Capture> {
+  const loader = spawn(LOADER, ['--port', String(port), '--stats-interval-ms', '200'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const capture: Capture = { loader, events: [], raw: [] };
+  const decoder = new FrameDecoder();
+  loader.stdout!.on('data', (chunk: Buffer) => {
+    capture.raw.push(chunk);
+    capture.events.push(...decoder.push(chunk));
+  });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    loader.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      if (err.includes(': ready: ')) resolve();
+    });
+    loader.once('exit', (code) => reject(new Error(`loader exited ${code}: ${err}`)));
+  });
+  return capture;
+}
+
+async function stopCapture(capture: Capture | undefined): Promise<void> {
+  if (capture && capture.loader.exitCode === null) {
+    capture.loader.kill('SIGTERM');
+    await exited(capture.loader);
+  }
+}
+
 describe('PROC_INFO from the loader', { skip: skipReason() }, () => {
-  let loader: ChildProcess;
+  let capture: Capture | undefined;
   let server: ChildProcess;
-  const events: CaptureEvent[] = [];
-  const raw: Buffer[] = [];
 
   before(async () => {
     assert.ok(existsSync(LOADER), `${LOADER} is missing: build it first with \`make -C bpf\``);
     server = spawn('python3', ['-c', SERVER_PY, String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => server.stdout!.once('data', () => resolve()));
-    loader = spawn(LOADER, ['--port', String(PORT), '--stats-interval-ms', '200'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const decoder = new FrameDecoder();
-    loader.stdout!.on('data', (chunk: Buffer) => {
-      raw.push(chunk);
-      events.push(...decoder.push(chunk));
-    });
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      loader.stderr!.on('data', (c: Buffer) => {
-        err += c.toString();
-        if (err.includes(': ready: ')) resolve();
-      });
-      loader.once('exit', (code) => reject(new Error(`loader exited ${code}: ${err}`)));
-    });
+    capture = await startCapture(PORT);
   });
 
   after(async () => {
     server?.kill('SIGKILL');
-    if (loader && loader.exitCode === null) {
-      loader.kill('SIGTERM');
-      await exited(loader);
-    }
+    await stopCapture(capture);
   });
 
   test('describes a client once, before its first record, with only the variables the agent uses', async () => {
@@ -98,6 +113,8 @@ describe('PROC_INFO from the loader', { skip: skipReason() }, () => {
     assert.equal(await exited(client), 0);
     // Loader gone = everything it read is written (final drain).
     await new Promise((r) => setTimeout(r, 300));
+    assert.ok(capture);
+    const { loader, events, raw } = capture;
     loader.kill('SIGTERM');
     assert.equal(await exited(loader), 0);
 
@@ -121,6 +138,103 @@ describe('PROC_INFO from the loader', { skip: skipReason() }, () => {
     assert.equal(Buffer.concat(raw).indexOf(SECRET), -1, 'the rest of the environment stays in the loader');
     const serverInfo = events.find((e): e is ProcInfoEvent => e.type === 'proc-info' && e.pid === server.pid);
     assert.ok(serverInfo, 'the server, started before the loader, is described at its first record too');
+  });
+});
+
+const ECHO_SERVER_PY = String.raw`
+import os, socket, sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', int(sys.argv[1])))
+srv.listen()
+print(os.getpid(), flush=True)
+while True:
+    c, _ = srv.accept()
+    while c.recv(100):
+        c.sendall(b'pong')
+    c.close()
+`;
+
+/*
+ * Forks a client whose pid is the server's plus a multiple of 4096 (the next
+ * pid is chosen through ns_last_pid; another process forking at that instant
+ * takes it, so it tries again), which then ping-pongs argv[3] times on one
+ * connection. Prints the client's pid; exits 3 when no such pid could be had,
+ * 4 when ns_last_pid cannot be written (no CAP_CHECKPOINT_RESTORE here).
+ */
+const SAME_SLOT_CLIENT_PY = String.raw`
+import os, socket, sys, time
+server_pid, port, rounds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pid_max = int(open('/proc/sys/kernel/pid_max').read())
+free = [p for p in range(server_pid % 4096, pid_max, 4096) if p > 300 and p != server_pid and not os.path.exists('/proc/%d' % p)]
+for attempt in range(100):
+    if not free:
+        break
+    target = free[attempt % len(free)]
+    try:
+        with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+            f.write(str(target - 1))
+    except OSError:
+        sys.exit(4)
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() != target:
+            os._exit(0)
+        s = socket.create_connection(('127.0.0.1', port))
+        for i in range(rounds):
+            s.sendall(b'ping')
+            s.recv(100)
+            time.sleep(0.002)
+        s.close()
+        os._exit(0)
+    os.waitpid(pid, 0)
+    if pid == target:
+        print(pid, flush=True)
+        sys.exit(0)
+sys.exit(3)
+`;
+
+describe('PROC_INFO table', { skip: skipReason() }, () => {
+  const port = PORT + 1;
+  let capture: Capture | undefined;
+  let server: ChildProcess;
+  let serverPid: number;
+
+  before(async () => {
+    assert.ok(existsSync(LOADER), `${LOADER} is missing: build it first with \`make -C bpf\``);
+    server = spawn('python3', ['-c', ECHO_SERVER_PY, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    serverPid = Number(await new Promise<string>((resolve) => server.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+    capture = await startCapture(port);
+  });
+
+  after(async () => {
+    server?.kill('SIGKILL');
+    await stopCapture(capture);
+  });
+
+  test('two processes talking, their pids 4096 apart, are each described once', async (t) => {
+    const rounds = 40;
+    const client = spawnSync('python3', ['-c', SAME_SLOT_CLIENT_PY, String(serverPid), String(port), String(rounds)], { encoding: 'utf8' });
+    if (client.status === 4) {
+      t.skip('cannot choose the next pid here (/proc/sys/kernel/ns_last_pid is not writable)');
+      return;
+    }
+    assert.equal(client.status, 0, `no client pid 4096 apart from the server's could be had: ${client.stderr}`);
+    const clientPid = Number(client.stdout.trim());
+    assert.equal(Math.abs(clientPid - serverPid) % 4096, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(capture);
+    const { loader, events } = capture;
+    loader.kill('SIGTERM');
+    assert.equal(await exited(loader), 0);
+
+    for (const [who, pid] of [['server', serverPid], ['client', clientPid]] as const) {
+      const records: CaptureEvent[] = events.filter((e) => 'pid' in e && e.pid === pid);
+      assert.ok(records.filter((e) => e.type === 'data').length >= 2 * rounds, `the ${who}'s traffic was captured`);
+      // Sharing a slot of a direct-mapped table, each record pushed the other
+      // process out and cost a fresh /proc read and PROC_INFO.
+      assert.equal(records.filter((e) => e.type === 'proc-info').length, 1, `the ${who} is described once`);
+    }
   });
 });
 
