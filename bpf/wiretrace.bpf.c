@@ -87,7 +87,9 @@ struct call_args {
 	__u8 vec;
 	__u8 nopayload;
 	__u8 tls;      /* TLS plaintext (DATA flag WT_DATA_F_TLS) */
-	__u8 pad[4];
+	__u8 tls_rx;   /* a receive tls_rxs remembers: check its bytes at exit */
+	__u8 rx_only;  /* saved only for that check: the call is not reported */
+	__u8 pad[2];
 };
 
 struct {
@@ -229,10 +231,12 @@ struct {
  * failed lookup.
  */
 struct tls_rx {
-	__u64 ts;
+	__u64 ts;      /* when the read returned bytes that look like TLS */
 	__u64 conn_id;
 	__s32 fd;
-	__u32 fresh;
+	__u8 fresh;
+	__u8 looks_tls; /* set at the read's exit, from the bytes it just copied */
+	__u8 pad[2];
 };
 
 struct {
@@ -467,15 +471,19 @@ static __always_inline bool is_receive(__u8 sys)
 	       sys == WT_SYS_RECVMSG;
 }
 
+#define TLS_SKIP 1 /* ciphertext of a connection whose plaintext the probes report */
+#define TLS_RX 2   /* a receive remembered in tls_rxs: its bytes are checked at exit */
+
 /*
  * A data syscall on a TCP socket, seen by the TLS side: inside an SSL call it
  * names that call's socket; on a TLS-using thread a receive is remembered for
- * the next SSL_read. Returns true when the call must not be reported because
- * it moves the ciphertext of a connection whose plaintext the probes report.
+ * the next SSL_read. Returns TLS_SKIP when the call must not be reported,
+ * TLS_RX when its exit must check the bytes received.
  */
-static __noinline bool tls_saw_socket(__u64 id, int fd, struct conn_val *c, __u8 sys)
+static __noinline int tls_saw_socket(__u64 id, int fd, struct conn_val *c, __u8 sys)
 {
 	struct tls_call *tc = bpf_map_lookup_elem(&tls_calls, &id);
+	int res = 0;
 
 	if (tc) {
 		struct ssl_key sk = { .ssl = tc->ssl, .tgid = id >> 32 };
@@ -492,17 +500,52 @@ static __noinline bool tls_saw_socket(__u64 id, int fd, struct conn_val *c, __u8
 		struct tls_rx *rx = bpf_map_lookup_elem(&tls_rxs, &id);
 
 		if (rx) {
-			rx->ts = bpf_ktime_get_boot_ns();
+			/* Replaces the older read at once; not a guess until the exit saw a TLS record. */
 			rx->conn_id = c->conn_id;
 			rx->fd = fd;
 			rx->fresh = 1;
+			rx->looks_tls = 0;
+			res = TLS_RX;
 		}
 	}
 	if (c->tls && !c->filtered) {
 		count(WT_C_TLS_CIPHER_SKIP, 1);
-		return true;
+		res |= TLS_SKIP;
 	}
-	return false;
+	return res;
+}
+
+/*
+ * At a remembered receive's exit, while the bytes are fresh (a shared read
+ * buffer such as node's slab may hold another socket's bytes by the time of
+ * the SSL call): only a read that starts like a TLS record (content type
+ * 20..23, major version 3) can have fed an SSL call. A read from a plain
+ * socket of the same thread (a proxy's downstream side) would otherwise be
+ * taken for the SSL*'s socket.
+ */
+static __noinline void tls_rx_check(__u64 id, struct call_args *a, __s64 ret)
+{
+	struct tls_rx *rx = bpf_map_lookup_elem(&tls_rxs, &id);
+	__u64 p = a->buf;
+	__u8 hdr[2];
+
+	if (!rx || !rx->fresh || rx->conn_id != a->conn_id || ret < (__s64)sizeof(hdr))
+		return;
+	if (a->vec) {
+		struct wt_iovec iov;
+
+		if (!a->iovcnt || bpf_probe_read_user(&iov, sizeof(iov), (void *)p) ||
+		    iov.len < sizeof(hdr))
+			return;
+		p = iov.base;
+	}
+	if (!p || bpf_probe_read_user(hdr, sizeof(hdr), (void *)p))
+		return;
+	if (hdr[0] >= 20 && hdr[0] <= 23 && hdr[1] == 3) {
+		/* From the return: a blocking read may have waited long for its bytes. */
+		rx->ts = bpf_ktime_get_boot_ns();
+		rx->looks_tls = 1;
+	}
 }
 
 static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int kind, __u64 flags)
@@ -531,17 +574,22 @@ static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int 
 	if (!c || c->kind != KIND_TCP)
 		return 0;
 	/* Before the port filter: an SSL call on a filtered socket must be known as such, not unattributed. */
-	if (cfg_tls && tls_saw_socket(id, fd, c, sys))
-		return 0;
-	if (c->filtered) {
+	int tls = cfg_tls ? tls_saw_socket(id, fd, c, sys) : 0;
+	bool rx_only = false;
+
+	if (tls & TLS_SKIP) {
+		rx_only = true;
+	} else if (c->filtered) {
 		count(WT_C_FILTER_PORT, 1);
-		return 0;
-	}
-	/* Peeked bytes are read again later; reporting both would double them. */
-	if (flags & MSG_PEEK) {
+		rx_only = true;
+	} else if (flags & MSG_PEEK) {
+		/* Peeked bytes are read again later; reporting both would double them. */
 		count(WT_C_SKIP_PEEK, 1);
-		return 0;
+		rx_only = true;
 	}
+	/* Not reported, but a remembered receive still needs its exit to look at the bytes. */
+	if (rx_only && !(tls & TLS_RX))
+		return 0;
 
 	struct call_args a = {
 		.ts = bpf_ktime_get_boot_ns(),
@@ -552,6 +600,8 @@ static __always_inline int data_enter(int fd, __u8 sys, __u64 buf, __u64 n, int 
 		.vec = kind == BUF_IOV || kind == BUF_MSGHDR,
 		/* MSG_TRUNC on TCP discards the bytes instead of copying them. */
 		.nopayload = kind == BUF_NONE || (flags & MSG_TRUNC),
+		.tls_rx = !!(tls & TLS_RX),
+		.rx_only = rx_only,
 	};
 	if (kind == BUF_MSGHDR) {
 		struct wt_msghdr m;
@@ -720,6 +770,11 @@ static __always_inline int data_exit(struct trace_event_raw_sys_exit *ctx, __u8 
 	ret = ctx->ret;
 	if (ret <= 0)
 		return 0;
+	if (a.tls_rx) {
+		tls_rx_check(id, &a, ret);
+		if (a.rx_only)
+			return 0;
+	}
 
 	struct conn_key k = { .tgid = id >> 32, .fd = a.fd };
 	c = bpf_map_lookup_elem(&conns, &k);
@@ -1033,6 +1088,19 @@ int process_exit(struct trace_event_raw_sched_process_exit *ctx)
  */
 #define TLS_RX_FRESH_NS 20000000ull
 
+/* The mapping's connection closed (or its fd names another): the SSL* address was reused. */
+static __always_inline bool ssl_sock_gone(__u32 tgid, struct ssl_sock *ss)
+{
+	struct conn_key k = { .tgid = tgid };
+	struct conn_val *c;
+
+	if (!ss)
+		return true;
+	k.fd = ss->fd;
+	c = bpf_map_lookup_elem(&conns, &k);
+	return !c || c->conn_id != ss->conn_id;
+}
+
 static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -1064,15 +1132,17 @@ static __always_inline int ssl_enter(__u64 ssl, __u64 buf, __u64 len_ptr, __u8 s
 			struct tls_rx none = {};
 
 			bpf_map_update_elem(&tls_rxs, &id, &none, BPF_NOEXIST);
-		} else if (rx->fresh && tc.ts - rx->ts < TLS_RX_FRESH_NS && trust < TRUST_EXACT &&
-			   (is_read || trust < TRUST_SEEN)) {
+		} else if (rx->fresh && rx->looks_tls && tc.ts - rx->ts < TLS_RX_FRESH_NS &&
+			   trust < TRUST_EXACT &&
+			   (is_read || trust < TRUST_SEEN || ssl_sock_gone(tgid, known))) {
 			/*
 			 * Memory-BIO libraries (node): the socket this thread just read
 			 * from. An SSL_read follows the read that fed it. An SSL_write
 			 * is not triggered by reads, so it takes the read only over a
-			 * guess: node's client sends its queued request right after
-			 * reading the server's handshake, on an SSL* whose first
-			 * SSL_read (at start, fed by nothing) may have guessed wrong.
+			 * guess or a dead mapping: node's client sends its queued
+			 * request right after reading the server's handshake, before
+			 * any SSL_read could map its SSL*, whose address may still map
+			 * an earlier, closed connection's socket.
 			 */
 			struct ssl_sock ss = { .conn_id = rx->conn_id, .fd = rx->fd, .trust = TRUST_GUESS };
 

@@ -27,6 +27,8 @@ import {
   NODE_HTTP_TO_HTTPS_GATEWAY,
   NODE_TLS_CLIENT,
   NODE_TLS_SERVER,
+  PY_MEMBIO_CLIENT_WITH_PLAIN_READS,
+  PY_PLAIN_PONG_SERVER,
   PY_TLS_SERVER,
   buildStaticTlsClient,
   makeCert,
@@ -472,6 +474,8 @@ test('preflight: missing BTF is one clear line and exit code 2', (t) => {
 const TLS_PY_PORT = Number(process.env.WIRETRACE_TLS_TEST_PORT_BASE ?? 19010);
 const TLS_NODE_PORT = TLS_PY_PORT + 1;
 const TLS_GATEWAY_PORT = TLS_PY_PORT + 2;
+const TLS_GUESS_PORT = Number(process.env.WIRETRACE_TLS_GUESS_TEST_PORT_BASE ?? TLS_PY_PORT + 3);
+const PLAIN_GUESS_PORT = TLS_GUESS_PORT + 1;
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
 function tlsSkip(t: TestContext): boolean {
@@ -676,6 +680,42 @@ describe('TLS plaintext from OpenSSL uprobes', { concurrency: false }, () => {
     } finally {
       gw.proc.kill('SIGTERM');
       py.proc.kill('SIGTERM');
+    }
+  });
+
+  test('memory-BIO TLS: a plain socket read just before an SSL call never gets that call\'s plaintext', async (t) => {
+    if (tlsSkip(t)) return;
+    assertBuilt();
+    // Started before the loader: the system libssl gets its probes at start, for every process mapping it.
+    const py = await startPeer('python3', ['-c', PY_TLS_SERVER, cert.cert, cert.key, String(TLS_GUESS_PORT)]);
+    const pong = await startPeer('python3', ['-c', PY_PLAIN_PONG_SERVER, String(PLAIN_GUESS_PORT)]);
+    try {
+      const l = await startLoader(['--port', String(TLS_GUESS_PORT), '--port', String(PLAIN_GUESS_PORT), '--stats-interval-ms', '200']);
+      const c = await runClient('python3', ['-c', PY_MEMBIO_CLIENT_WITH_PLAIN_READS, cert.cert, String(TLS_GUESS_PORT), String(PLAIN_GUESS_PORT)]);
+      assert.equal(c.code, 0, `client failed: ${c.stderr}`);
+      assert.equal(c.stdout, 'HTTP/1.1 200 OK\n');
+      await waitFor(() => conns(l, TLS_GUESS_PORT).filter((e) => e.kind === 'close').length >= 2 && conns(l, PLAIN_GUESS_PORT).filter((e) => e.kind === 'close').length >= 2);
+      await sleep(300);
+      await stopLoader(l);
+
+      const plainOpen = conns(l, PLAIN_GUESS_PORT).find((e) => e.kind === 'open' && e.pid === c.pid && e.role === 'client');
+      assert.ok(plainOpen, 'the client\'s plain connection was reported');
+      const plain = data(l, PLAIN_GUESS_PORT).filter((e) => e.connId === plainOpen.connId);
+      // Its pings read "pong": no TLS record header, so never taken for the SSL*'s socket.
+      assert.deepEqual(plain.filter((e) => e.captureSource === 'tls').map((e) => e.payload.toString('latin1')), [], 'TLS plaintext landed on the plain connection');
+      assert.equal(text(plain.filter((e) => e.direction === 'egress')), 'ping-1\nping-2\nping-3\n', 'the plain connection kept being reported after the SSL calls');
+      assert.equal(text(plain.filter((e) => e.direction === 'ingress')), 'pong-1\npong-2\npong-3\n');
+
+      // The response's SSL_read follows a read of TLS records on the TLS socket: attributed there.
+      const tlsOpen = conns(l, TLS_GUESS_PORT).find((e) => e.kind === 'open' && e.pid === c.pid && e.role === 'client');
+      assert.ok(tlsOpen);
+      const got = text(data(l, TLS_GUESS_PORT).filter((e) => e.connId === tlsOpen.connId && e.captureSource === 'tls' && e.direction === 'ingress'));
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n[^]*tls-hello \/membio\n$/);
+      // The request's SSL_write had only the plain read to go on: left unattributed, and counted.
+      assert.ok(lastStats(l).counters.tls_unattributed! >= 1, 'the unattributable SSL_write is counted');
+    } finally {
+      py.proc.kill('SIGTERM');
+      pong.proc.kill('SIGTERM');
     }
   });
 

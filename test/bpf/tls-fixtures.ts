@@ -217,3 +217,88 @@ const srv = http.createServer((req, res) => {
 });
 srv.listen(Number(port), '127.0.0.1', () => console.log(process.pid, srv.address().port));
 `;
+
+/** Plain TCP echo server that answers "ping" with "pong": argv port. */
+export const PY_PLAIN_PONG_SERVER = String.raw`
+import os, socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', int(sys.argv[1])))
+s.listen()
+print(os.getpid(), sys.argv[1], flush=True)
+while True:
+    c, _ = s.accept()
+    while True:
+        d = c.recv(100)
+        if not d:
+            break
+        c.sendall(d.replace(b'ping', b'pong'))
+    c.close()
+`;
+
+/**
+ * A memory-BIO TLS client (Python's ssl.SSLObject: SSL_read_ex/SSL_write_ex
+ * with no syscall inside, like node) that, on the same thread, reads a plain
+ * socket right before its SSL calls: argv ca tlsPort plainPort. The plain
+ * reads are what the kernel's "which socket fed this SSL call" guess must not
+ * take. Prints the TLS response's status line.
+ */
+export const PY_MEMBIO_CLIENT_WITH_PLAIN_READS = String.raw`
+import socket, ssl, sys
+ca, tls_port, plain_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+p = socket.create_connection(('127.0.0.1', plain_port))
+t = socket.create_connection(('127.0.0.1', tls_port))
+ctx = ssl.create_default_context(cafile=ca)
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname='127.0.0.1')
+
+def ping(n):
+    p.sendall(b'ping-%d\n' % n)
+    want = b'pong-%d\n' % n
+    got = b''
+    while len(got) < len(want):
+        got += p.recv(100)
+    assert got == want, got
+
+def flush():
+    data = out.read()
+    if data:
+        t.sendall(data)
+
+def feed():
+    data = t.recv(65536)
+    if not data:
+        raise EOFError('TLS peer closed')
+    inc.write(data)
+
+# The SSL*'s first SSL_read, fed by nothing, right after a plain read.
+ping(1)
+try:
+    obj.read(10)
+except ssl.SSLWantReadError:
+    pass
+while True:
+    try:
+        obj.do_handshake()
+        break
+    except ssl.SSLWantReadError:
+        flush()
+        feed()
+flush()
+# The request's SSL_write, right after another plain read.
+ping(2)
+obj.write(b'GET /membio HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+flush()
+ping(3)
+resp = b''
+while b'tls-hello /membio' not in resp:
+    feed()
+    while True:
+        try:
+            resp += obj.read(65536)
+        except ssl.SSLWantReadError:
+            break
+print(resp.split(b'\r\n')[0].decode(), flush=True)
+p.close()
+t.close()
+`;
