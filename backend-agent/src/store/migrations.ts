@@ -48,14 +48,21 @@ export function assertNotNewer(db: Database.Database, migrations: readonly Migra
 
 /**
  * Applies every migration above the current version, in order, each in its own
- * transaction. Returns the versions applied.
+ * transaction. Returns the versions applied. `onApply` hears of each one before
+ * it starts: some rewrite every row and take minutes on a big store.
  */
-export function runMigrations(db: Database.Database, migrations: readonly Migration[], path: string): number[] {
+export function runMigrations(
+  db: Database.Database,
+  migrations: readonly Migration[],
+  path: string,
+  onApply?: (migration: Migration) => void,
+): number[] {
   checkOrdered(migrations);
   const current = assertNotNewer(db, migrations, path);
   const applied: number[] = [];
   for (const migration of migrations) {
     if (migration.version <= current) continue;
+    onApply?.(migration);
     db.transaction(() => {
       migration.up(db);
       // PRAGMA takes no bound parameters; the value is an integer from our own

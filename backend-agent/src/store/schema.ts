@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import type { Migration } from './migrations.js';
 import { backfillEdgeMinutes } from './catalog.js';
+import { spanKey, traceKey } from './row-keys.js';
 
 const createSpans = `
 CREATE TABLE spans (
@@ -195,6 +196,79 @@ CREATE TABLE edge_protocols (
 ) STRICT, WITHOUT ROWID;
 `;
 
+/**
+ * v8: the identity index on two integer keys (row-keys.ts) instead of the
+ * seven identity columns. Real trace ids are random, so each span's insert
+ * into the identity index lands on a random leaf; with ~100-byte text entries
+ * a store of a few hundred thousand spans spent more on that index than on
+ * everything else. The identity columns stay (the writer compares them before
+ * replacing a row, search filters use them); trace lookups read the new index
+ * by trace_key and check trace_id. Existing rows get their keys here, in id
+ * order and bounded pages, before the unique index is built (one sort).
+ * The key columns are nullable only so they can be added to a filled table;
+ * every writer sets them.
+ */
+const IDENTITY_KEY_PAGE = 20_000;
+
+function identityKeys(db: Database.Database): void {
+  db.exec(`
+    ALTER TABLE spans ADD COLUMN trace_key INTEGER;
+    ALTER TABLE spans ADD COLUMN span_key INTEGER;
+    DROP INDEX spans_identity;
+  `);
+  const page = db.prepare<[number, number], IdentityRow>(
+    `SELECT id, trace_id, span_id, kind, host, pid, connection_id, exchange_index FROM spans WHERE id > ? ORDER BY id LIMIT ?`,
+  );
+  const set = db.prepare<[number, number, number]>('UPDATE spans SET trace_key = ?, span_key = ? WHERE id = ?');
+  for (let after = 0; ; ) {
+    const rows = page.all(after, IDENTITY_KEY_PAGE);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      set.run(traceKey(r.trace_id), spanKey(r.span_id, r.kind, r.host, r.pid, r.connection_id, r.exchange_index), r.id);
+    }
+    after = rows[rows.length - 1]!.id;
+  }
+  separateCollidingKeys(db);
+  db.exec('CREATE UNIQUE INDEX spans_identity ON spans (trace_key, span_key)');
+}
+
+interface IdentityRow {
+  id: number;
+  trace_id: string;
+  span_id: string;
+  kind: string;
+  host: string;
+  pid: number;
+  connection_id: string;
+  exchange_index: number;
+}
+
+/**
+ * Two stored spans whose keys collide (distinct identities: v5's index kept
+ * them unique) take the next free span_key, as the writer's probe would
+ * (span-insert.ts). Practically never runs: it needs a 2^-53 coincidence
+ * within one trace.
+ */
+function separateCollidingKeys(db: Database.Database): void {
+  const groups = db
+    .prepare<[], { trace_key: number; span_key: number }>(
+      'SELECT trace_key, span_key FROM spans GROUP BY trace_key, span_key HAVING count(*) > 1',
+    )
+    .all();
+  const members = db.prepare<[number, number], number>('SELECT id FROM spans WHERE trace_key = ? AND span_key = ? ORDER BY id').pluck();
+  const taken = db.prepare<[number, number], number>('SELECT count(*) FROM spans WHERE trace_key = ? AND span_key = ?').pluck();
+  const move = db.prepare<[number, number]>('UPDATE spans SET span_key = ? WHERE id = ?');
+  for (const g of groups) {
+    const ids = members.all(g.trace_key, g.span_key);
+    let next = g.span_key;
+    for (const id of ids.slice(1)) {
+      do next += 1;
+      while (taken.get(g.trace_key, next)! > 0);
+      move.run(next, id);
+    }
+  }
+}
+
 export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -233,5 +307,10 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
     version: 7,
     description: 'application protocols seen per service-graph edge',
     up: (db: Database.Database) => void db.exec(edgeProtocols),
+  },
+  {
+    version: 8,
+    description: 'span identity index on two integer keys (trace_key, span_key) instead of seven text columns',
+    up: identityKeys,
   },
 ];

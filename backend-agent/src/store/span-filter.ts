@@ -5,6 +5,7 @@
  */
 import type { SpanKind, SpanStatus } from '../model/span.js';
 import { ENCODED_ATTRIBUTES_INDEX, encodeAttributeKey } from './span-codec.js';
+import { traceKey } from './row-keys.js';
 
 /** Jaeger-style trace search: a trace matches when one of its spans matches every filter. */
 export interface TraceQuery {
@@ -100,7 +101,7 @@ export function spanFilterWhere(q: Omit<SpanQuery, 'limit'>): SqlFragment {
     parts.push(sql);
     params.push(...values);
   };
-  if (q.traceId !== undefined) add('trace_id = ?', q.traceId);
+  if (q.traceId !== undefined) add('trace_key = ? AND trace_id = ?', traceKey(q.traceId), q.traceId);
   if (q.service !== undefined) add('service = ?', q.service);
   if (q.operation !== undefined) add('name = ?', q.operation);
   if (q.kind !== undefined) add('kind = ?', q.kind);

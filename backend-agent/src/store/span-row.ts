@@ -7,6 +7,7 @@
 import type { AttributeValue, Span } from '../model/span.js';
 import { decodeSpan, encodeSpan } from './span-codec.js';
 import { spanProtocol } from './span-protocol.js';
+import { spanKey, traceKey } from './row-keys.js';
 
 /** Named parameters of the upsert statement (better-sqlite3 binds `@name`). */
 export interface SpanRow {
@@ -32,13 +33,17 @@ export interface SpanRow {
   trace_id_source: string;
   request_bytes: number;
   response_bytes: number;
+  /** row-keys.ts (schema v8): the identity index's keys. */
+  trace_key: number;
+  span_key: number;
   span_json: string;
 }
 
 export const SPAN_COLUMNS: readonly (keyof SpanRow)[] = [
   'trace_id', 'span_id', 'kind', 'parent_span_id', 'service', 'name', 'peer_service', 'peer_local',
   'start_us', 'duration_ns', 'status', 'http_method', 'http_path', 'http_status_code', 'pid', 'tid',
-  'host', 'connection_id', 'exchange_index', 'trace_id_source', 'request_bytes', 'response_bytes', 'span_json',
+  'host', 'connection_id', 'exchange_index', 'trace_id_source', 'request_bytes', 'response_bytes', 'trace_key', 'span_key',
+  'span_json',
 ];
 
 function stringOrNull(value: AttributeValue | undefined): string | null {
@@ -59,6 +64,8 @@ function integer(value: number): number {
 
 export function spanToRow(span: Span): SpanRow {
   const attrs = span.attributes ?? {};
+  const pid = integer(span.process.pid);
+  const exchangeIndex = integer(span.network.exchangeIndex);
   return {
     trace_id: span.traceId,
     span_id: span.spanId,
@@ -74,14 +81,16 @@ export function spanToRow(span: Span): SpanRow {
     http_method: stringOrNull(attrs['http.request.method']),
     http_path: stringOrNull(attrs['url.path']),
     http_status_code: integerOrNull(attrs['http.response.status_code']),
-    pid: integer(span.process.pid),
+    pid,
     tid: integer(span.threadId),
     host: span.process.hostName,
     connection_id: span.network.connectionId,
-    exchange_index: integer(span.network.exchangeIndex),
+    exchange_index: exchangeIndex,
     trace_id_source: span.traceIdSource,
     request_bytes: integer(span.network.requestBytes),
     response_bytes: integer(span.network.responseBytes),
+    trace_key: traceKey(span.traceId),
+    span_key: spanKey(span.spanId, span.kind, span.process.hostName, pid, span.network.connectionId, exchangeIndex),
     span_json: encodeSpan(span),
   };
 }

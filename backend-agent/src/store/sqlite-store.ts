@@ -7,7 +7,7 @@
  * when inserts are batched in one transaction with prepared statements, which
  * is exactly what insertSpans does.
  *
- * Write path (schema v6): span-insert.ts inserts a batch and keeps the
+ * Write path (schema v6, identity keys v8): span-insert.ts inserts a batch and keeps the
  * derived tables (counter, operations, per-minute service-graph rollup) per
  * batch (catalog.ts); spans are stored compactly (span-codec.ts).
  *
@@ -23,10 +23,11 @@ import Database from 'better-sqlite3';
 import type { DependencyEdge, Span, SpanKind, SpanStatus } from '../model/span.js';
 import type { StoreHealth } from '../model/health.js';
 import { StoreOpenError, StoreWriteError, isUnwritableError, oneLine, sqliteCode } from './errors.js';
-import { assertNotNewer, latestVersion, runMigrations, schemaVersion } from './migrations.js';
+import { assertNotNewer, latestVersion, runMigrations, schemaVersion, type Migration } from './migrations.js';
 import { SCHEMA_MIGRATIONS } from './schema.js';
 import { prepareSpan, rowToSpan, type PreparedSpan } from './span-row.js';
 import { WriteStatements, writeBatch } from './span-insert.js';
+import { traceKey } from './row-keys.js';
 import { EdgeRollup } from './edge-rollup.js';
 import { matchingSpansSql, type SpanQuery, type TraceQuery } from './span-filter.js';
 import { aggregateDependencies, type DependencyStats } from './dependencies.js';
@@ -42,6 +43,8 @@ export interface StoreOptions {
   readonly?: boolean;
   /** How long a write waits for another writer's lock, ms (default 5000). */
   busyTimeoutMs?: number;
+  /** Told before each schema migration runs (read-write opens): a big store's may take minutes. */
+  onMigration?: (migration: Migration) => void;
 }
 
 export interface StoreStats {
@@ -119,13 +122,23 @@ const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 /** Upper bound for the WAL file after checkpoints, so a burst does not leave a huge -wal behind. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /**
- * WAL pages before an automatic checkpoint (SQLite's default is 1,000, 4 MiB).
+ * WAL size before an automatic checkpoint (SQLite's default is 1,000 pages, 4 MiB at 4 KiB pages).
  * A checkpoint copies every page in the WAL into the database file; between
  * checkpoints an index page dirtied by many batches (the identity index takes
  * random inserts) is copied once, not once per 4 MiB of WAL. 16 MiB stays
  * well under JOURNAL_SIZE_LIMIT_BYTES.
  */
-const WAL_AUTOCHECKPOINT_PAGES = 4000;
+const WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024;
+/**
+ * Page size of a new store (SQLite's default is 4 KiB). A span row is ~1.1 KB,
+ * so a 4 KiB page holds three: every few rows the table takes a new page, and
+ * each commit and checkpoint writes page by page. 8 KiB pages saved ~0.3 µs
+ * per span at insert and a third of the checkpoint's cost (docs/BENCHMARKS.md,
+ * "Ingest, session 4"); 16 KiB gained no more and makes each random index
+ * insert dirty more bytes. An existing store keeps its page size (changing
+ * it needs a VACUUM outside WAL mode: a full rewrite).
+ */
+const NEW_STORE_PAGE_SIZE = 8192;
 /**
  * Page cache per connection, KiB. Enough for the inner pages of every index
  * of a 10M-span store (~1 MB each), so a lookup or insert reads only leaves
@@ -178,21 +191,23 @@ function userTableCount(db: Database.Database): number {
 }
 
 /** Settings and schema for a read-write open. */
-function prepareWritable(db: Database.Database, filePath: string): void {
+function prepareWritable(db: Database.Database, filePath: string, onMigration?: (migration: Migration) => void): void {
   if (schemaVersion(db) === 0) {
     if (userTableCount(db) > 0) {
       throw new StoreOpenError(`cannot open span store ${filePath}: it is a SQLite database but not a wiretrace span store`);
     }
-    // Must be set before the first table exists to take effect without a VACUUM.
+    // Both must be set before the first table exists to take effect without a VACUUM.
+    db.pragma(`page_size = ${NEW_STORE_PAGE_SIZE}`);
     db.pragma('auto_vacuum = INCREMENTAL');
   }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${Math.max(1000, Math.round(WAL_AUTOCHECKPOINT_BYTES / pageSize))}`);
   // Big stores: the indexes' inner pages stay cached (SQLite's default is 2 MB).
   db.pragma(`cache_size = -${CACHE_KIB}`);
-  runMigrations(db, SCHEMA_MIGRATIONS, filePath);
+  runMigrations(db, SCHEMA_MIGRATIONS, filePath, onMigration);
 }
 
 /** A read-only open cannot migrate: the schema must already be current. */
@@ -211,7 +226,7 @@ export function openStore(options: StoreOptions): SpanStore {
   const db = openDatabase(options);
   try {
     if (options.readonly) checkReadable(db, options.path);
-    else prepareWritable(db, options.path);
+    else prepareWritable(db, options.path, options.onMigration);
     return new SqliteSpanStore(db, options);
   } catch (err) {
     db.close();
@@ -261,7 +276,9 @@ class SqliteSpanStore implements SpanStore {
       .pluck();
     this.statements = {
       trace: db
-        .prepare<[string], string>('SELECT span_json FROM spans WHERE trace_id = ? ORDER BY start_us, span_id, kind')
+        .prepare<[number, string], string>(
+          'SELECT span_json FROM spans WHERE trace_key = ? AND trace_id = ? ORDER BY start_us, span_id, kind',
+        )
         .pluck(),
       startingBetween: db
         .prepare<[number, number, number], string>(
@@ -336,7 +353,7 @@ class SqliteSpanStore implements SpanStore {
   }
 
   getTrace(traceId: string): Span[] {
-    return this.statements.trace.all(traceId).map(rowToSpan);
+    return this.statements.trace.all(traceKey(traceId), traceId).map(rowToSpan);
   }
 
   getTraces(traceIds: readonly string[]): Map<string, Span[]> {
@@ -346,9 +363,11 @@ class SqliteSpanStore implements SpanStore {
       const chunk = unique.slice(i, i + MAX_IN_PARAMS);
       // Only the number of placeholders varies; the ids themselves are bound.
       const placeholders = chunk.map(() => '?').join(', ');
+      // The keys find the rows (spans_identity); the ids drop another trace's rows whose key collides.
       const rows = this.dynamic<{ trace_id: string; span_json: string }>(
-        `SELECT trace_id, span_json FROM spans WHERE trace_id IN (${placeholders}) ORDER BY trace_id, start_us, span_id, kind`,
-      ).all(...chunk);
+        `SELECT trace_id, span_json FROM spans WHERE trace_key IN (${placeholders}) AND trace_id IN (${placeholders})
+          ORDER BY trace_id, start_us, span_id, kind`,
+      ).all(...chunk.map(traceKey), ...chunk);
       for (const row of rows) {
         let spans = result.get(row.trace_id);
         if (!spans) result.set(row.trace_id, (spans = []));

@@ -12,6 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { Span } from '../model/span.js';
 import { rowToSpan } from './span-row.js';
+import { traceKey } from './row-keys.js';
 
 /** Bound parameters per IN (...) list, well under SQLite's limit. */
 const MAX_IN_PARAMS = 500;
@@ -56,7 +57,7 @@ export class TraceReads {
       // Padded with its last id to a power of two: a few statement shapes, and a repeated id in IN (...) changes nothing.
       const size = Math.min(MAX_IN_PARAMS, 2 ** Math.ceil(Math.log2(chunk.length)));
       while (chunk.length < size) chunk.push(chunk[chunk.length - 1]!);
-      for (const text of this.outside(size).all(...chunk, Math.floor(startUs), Math.ceil(endUs))) out.push(rowToSpan(text));
+      for (const text of this.outside(size).all(...chunk.map(traceKey), ...chunk, Math.floor(startUs), Math.ceil(endUs))) out.push(rowToSpan(text));
     }
     return out;
   }
@@ -65,9 +66,12 @@ export class TraceReads {
     let stmt = this.outsideStatements.get(n);
     if (!stmt) {
       const placeholders = Array.from({ length: n }, () => '?').join(', ');
-      // The identity index finds each trace's rows; start_us is then read from the row, and only rows outside the window are decoded.
+      // The identity index finds each trace's rows by key (the ids drop a colliding trace's); start_us is then read from
+      // the row, and only rows outside the window are decoded.
       stmt = this.db
-        .prepare<unknown[], string>(`SELECT span_json FROM spans WHERE trace_id IN (${placeholders}) AND (start_us < ? OR start_us > ?)`)
+        .prepare<unknown[], string>(
+          `SELECT span_json FROM spans WHERE trace_key IN (${placeholders}) AND trace_id IN (${placeholders}) AND (start_us < ? OR start_us > ?)`,
+        )
         .pluck();
       this.outsideStatements.set(n, stmt);
     }

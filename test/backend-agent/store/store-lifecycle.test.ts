@@ -28,6 +28,36 @@ describe('opening the store', () => {
     }
   });
 
+  test('a new store gets 8 KiB pages; an existing store keeps its page size', () => {
+    const fresh = openTempStore();
+    fresh.close();
+    const file = tempStorePath();
+    // A store made by an older agent, with SQLite's default 4 KiB pages.
+    const old = new Database(file);
+    old.pragma('page_size = 4096');
+    old.pragma('journal_mode = WAL');
+    runMigrations(old, SCHEMA_MIGRATIONS, file);
+    old.close();
+    const reopened = openStore({ path: file, retention: {} });
+    reopened.insertSpans([makeSpan({ traceId: traceIdOf(1) })]);
+    reopened.close();
+    const pageSize = (f: string): number => {
+      const db = new Database(f, { readonly: true });
+      try {
+        return db.pragma('page_size', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    };
+    try {
+      assert.equal(pageSize(fresh.path), 8192);
+      assert.equal(pageSize(file), 4096);
+    } finally {
+      removeStoreDir(fresh);
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
   test('creates the parent directory of the database file', () => {
     const dir = tempDir();
     const store = openStore({ path: path.join(dir, 'a', 'b', 'spans.db'), retention: {} });
@@ -98,7 +128,7 @@ describe('schema migrations', () => {
     runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 1), file);
     assert.equal(schemaVersion(db), 1);
     // Columns added by later migrations did not exist in version 1.
-    const v1Columns = SPAN_COLUMNS.filter((c) => c !== 'request_bytes' && c !== 'response_bytes');
+    const v1Columns = SPAN_COLUMNS.filter((c) => !['request_bytes', 'response_bytes', 'trace_key', 'span_key'].includes(c));
     const insert = db.prepare(`INSERT INTO spans (${v1Columns.join(', ')}) VALUES (${v1Columns.map((c) => `@${c}`).join(', ')})`);
     const old = [
       makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /old', startTimeUs: T0_US }),
@@ -133,6 +163,52 @@ describe('schema migrations', () => {
     assert.equal(check.prepare("SELECT value FROM counters WHERE name = 'spans'").pluck().get(), 3);
     check.close();
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  });
+
+  test('a version 7 database gets its identity keys (v8): traces, replacements and new spans work as before', () => {
+    const file = tempStorePath();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 7), file);
+    const v7Columns = SPAN_COLUMNS.filter((c) => c !== 'trace_key' && c !== 'span_key');
+    const insert = db.prepare(`INSERT INTO spans (${v7Columns.join(', ')}) VALUES (${v7Columns.map((c) => `@${c}`).join(', ')})`);
+    const old = [
+      makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /a', startTimeUs: T0_US }),
+      makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /a', kind: 'client', startTimeUs: T0_US + 5 }),
+      makeSpan({ traceId: traceIdOf(2), service: 'legacy', name: 'GET /b', startTimeUs: T0_US + 9 }),
+    ];
+    for (const span of old) {
+      const { trace_key: _t, span_key: _s, ...v7Row } = spanToRow(span);
+      insert.run(v7Row);
+    }
+    db.prepare("UPDATE counters SET value = 3 WHERE name = 'spans'").run();
+    db.close();
+
+    const announced: number[] = [];
+    const store = openStore({ path: file, retention: {}, onMigration: (m) => announced.push(m.version) });
+    try {
+      // The agent logs each migration before it runs: v8 rewrites every row.
+      assert.deepEqual(announced, [8]);
+      assert.deepEqual(store.getTrace(traceIdOf(1)), [old[0], old[1]]);
+      assert.deepEqual([...store.getTraces([traceIdOf(1), traceIdOf(2)]).keys()].sort(), [traceIdOf(1), traceIdOf(2)]);
+      assert.deepEqual(store.searchSpans({ traceId: traceIdOf(2), limit: 10 }), [old[2]]);
+      // A replayed copy of a stored span replaces it; a new span is added.
+      store.insertSpans([{ ...old[2]!, name: 'GET /b2' }, makeSpan({ traceId: traceIdOf(2), kind: 'client', service: 'legacy', name: 'GET /c', startTimeUs: T0_US + 20 })]);
+      assert.equal(store.stats().spanCount, 4);
+      assert.deepEqual(store.getTrace(traceIdOf(2)).map((s) => s.name), ['GET /b2', 'GET /c']);
+    } finally {
+      store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      assert.equal(schemaVersion(after), 8);
+      assert.equal(after.prepare('SELECT count(*) FROM spans WHERE trace_key IS NULL OR span_key IS NULL').pluck().get(), 0);
+      const indexed = after.prepare("SELECT name FROM pragma_index_info('spans_identity') ORDER BY seqno").pluck().all();
+      assert.deepEqual(indexed, ['trace_key', 'span_key']);
+    } finally {
+      after.close();
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   });
 
   test('a read-only open of an older schema asks for a read-write open instead of migrating', () => {

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import type { Span } from '../../../backend-agent/src/model/span.js';
 import { SpanWriter } from '../../../backend-agent/src/spans/span-writer.js';
 import { StoreWriteError, openStore } from '../../../backend-agent/src/store/index.js';
+import { spanToRow } from '../../../backend-agent/src/store/span-row.js';
 import { createLogger } from '../../../backend-agent/src/util/log.js';
 import { T0_US, makeCall, traceIdOf } from '../fixtures/spans.js';
 import { openTempStore, removeStoreDir } from '../fixtures/temp-store.js';
@@ -74,6 +76,75 @@ test('a read-only store refuses prepared rows like spans', () => {
     assert.throws(() => ro.insertPrepared([row]), StoreWriteError);
   } finally {
     ro.close();
+    removeStoreDir(store);
+  }
+});
+
+// A batch mixing new spans, spans stored before and identities repeated
+// within it must store what inserting its spans one at a time stores (the
+// catalogs are updated once per batch: span-insert.ts, catalog.ts).
+test('a batch with stored and repeated identities stores what one span at a time stores', () => {
+  const batched = openTempStore();
+  const oneByOne = openTempStore();
+  try {
+    const spans = calls(50); // 100 spans, 50 traces
+    const renamed = (s: Span): Span => ({ ...s, name: 'GET /renamed' });
+    const failed = (s: Span): Span => ({ ...s, status: 'error', durationNs: s.durationNs * 3 });
+    const batches: Span[][] = [
+      spans.slice(0, 50),
+      // Starts with 20 stored identities, then new ones; some identities twice, the second time changed.
+      [...spans.slice(30, 70), ...spans.slice(55, 60).map(failed), ...spans.slice(60, 64).map(renamed), ...spans.slice(70, 100)],
+      // 32 identities all stored before: the batch inserts nothing.
+      spans.slice(0, 32).map(renamed),
+      // One identity three times within a batch.
+      [...spans.slice(90, 100), spans[95]!, failed(spans[95]!), renamed(spans[95]!), ...spans.slice(10, 30)],
+    ];
+    for (const batch of batches) {
+      batched.insertPrepared(batch.map((s) => batched.prepareSpan(s)));
+      for (const s of batch) oneByOne.insertSpans([s]);
+    }
+    assert.equal(batched.stats().spanCount, 100);
+    assert.equal(batched.stats().spanCount, oneByOne.stats().spanCount);
+    for (let i = 1; i <= 50; i++) assert.deepEqual(batched.getTrace(traceIdOf(i)), oneByOne.getTrace(traceIdOf(i)), `trace ${i}`);
+    assert.equal(batched.getTrace(traceIdOf(48))[1]?.name, 'GET /renamed', 'the last of the repeated identity wins');
+    for (const service of ['frontend', 'orders']) assert.deepEqual(batched.operations(service), oneByOne.operations(service));
+    const range: [number, number] = [T0_US - 60_000_000, T0_US + 60_000_000];
+    assert.deepEqual(batched.dependencyStats(...range), oneByOne.dependencyStats(...range));
+    assert.deepEqual(batched.edgeTimeseries(range[0], range[1], 60_000_000), oneByOne.edgeTimeseries(range[0], range[1], 60_000_000));
+  } finally {
+    batched.close();
+    oneByOne.close();
+    removeStoreDir(batched);
+    removeStoreDir(oneByOne);
+  }
+});
+
+// The identity index holds hashes of the identity (row-keys.ts, schema v8).
+// Two identities with the same keys must both be stored, each replaceable
+// by its own later copy only. A real collision is a 2^-52 event, so the test
+// makes one: it gives a stored row the keys the next span will have.
+test('spans whose identity keys collide are both stored; each copy replaces only its own span', () => {
+  const store = openTempStore();
+  const db = new Database(store.path);
+  try {
+    const [a, b] = calls(1) as [Span, Span];
+    store.insertSpans([a]);
+    const keysOfB = spanToRow(b);
+    db.prepare('UPDATE spans SET trace_key = ?, span_key = ?').run(keysOfB.trace_key, keysOfB.span_key);
+    store.insertSpans([b]);
+    assert.equal(store.stats().spanCount, 2);
+    assert.deepEqual(store.getTrace(traceIdOf(1)), [a, b]);
+    const movedKey = db.prepare<[string], number>('SELECT span_key FROM spans WHERE kind = ?').pluck().get(b.kind);
+    assert.equal(movedKey, keysOfB.span_key + 1, 'the later span takes the next key');
+
+    const b2 = { ...b, name: 'GET /b-again', status: 'error' as const };
+    store.insertSpans([b2]);
+    assert.equal(store.stats().spanCount, 2);
+    assert.deepEqual(store.getTrace(traceIdOf(1)), [a, b2]);
+    assert.deepEqual(store.searchSpans({ traceId: traceIdOf(1), limit: 10 }).length, 2);
+  } finally {
+    db.close();
+    store.close();
     removeStoreDir(store);
   }
 });
