@@ -13,9 +13,10 @@ import type { Logger } from './util/log.js';
 import { ConnectionTracker, type ProtocolDetector } from './capture/connection-tracker.js';
 import { ProcessInfoResolver } from './capture/process-info.js';
 import { PROTOCOL_DETECTORS } from './protocols/index.js';
-import { extractTraceContext, type CorrelationIds } from './context/index.js';
+import { extractSpanContext, type CorrelationIds } from './context/index.js';
 import { createRedactor, redactExchangeHeaders, type RedactionConfig, type Redactor } from './context/redact.js';
 import { buildSpan, type SpanBuilderDeps } from './spans/span-builder.js';
+import { UnixClock } from './spans/unix-clock.js';
 
 /** A STATS entry that is not a counter: CLOCK_REALTIME - CLOCK_BOOTTIME, ns (to ~256 ns: a double). */
 const CLOCK_OFFSET_ENTRY = 'realtime_offset_ns';
@@ -44,6 +45,7 @@ export class IngestPipeline {
   private readonly deps: SpanBuilderDeps;
   private readonly redactor: Redactor;
   private realtimeOffsetNs = 0n;
+  private clock = new UnixClock(0n);
   private lastKernelNs = 0n;
   private info: CaptureInfo = { kernelCounters: {} };
   private counters = { eventsDecoded: 0, dataEvents: 0, connEvents: 0, exchanges: 0, spanBuildErrors: 0 };
@@ -58,14 +60,14 @@ export class IngestPipeline {
       resolveProcess: (pid: number, comm: string): ProcessInfo => this.processes.resolve(pid, comm),
       peerOf: (socket) => this.tracker.sockets.peerOf(socket),
       extractTraceContext: (headers: HeaderList) => {
-        const r = extractTraceContext(headers);
+        const r = extractSpanContext(headers);
         const correlationIds = correlationAttributes(r.correlationIds);
         return r.context ? { context: r.context, correlationIds } : { correlationIds };
       },
       redactHeaders: (headers) => redactor.redactHeaders(headers),
       redactQuery: (query) => redactor.redactQuery(query),
       redactPath: (path) => redactor.redactPath(path),
-      toUnixUs: (ns) => Number((ns + this.realtimeOffsetNs) / 1000n),
+      toUnixUs: (ns) => this.clock.toUnixUs(ns),
       sessionKey: '0',
       ...(opts.recordHeaders ? { recordHeaders: opts.recordHeaders } : {}),
     };
@@ -97,7 +99,7 @@ export class IngestPipeline {
           // The loader re-sends the clock offset with its counters, so a suspend
           // or an NTP step moves span times only until the next STATS record.
           const { [CLOCK_OFFSET_ENTRY]: offset, ...counters } = ev.counters;
-          if (offset !== undefined && offset > 0) this.realtimeOffsetNs = BigInt(offset);
+          if (offset !== undefined && offset > 0) this.setClockOffset(BigInt(offset));
           this.info.kernelCounters = counters;
           break;
         }
@@ -108,7 +110,7 @@ export class IngestPipeline {
           this.tracker.reset(this.lastKernelNs);
           this.emit();
           this.lastKernelNs = 0n;
-          this.realtimeOffsetNs = ev.realtimeOffsetNs;
+          this.setClockOffset(ev.realtimeOffsetNs);
           this.deps.sessionKey = `${ev.loaderPid}-${ev.realtimeOffsetNs}`;
           this.info = { kernelRelease: ev.kernelRelease, maxPayload: ev.maxPayload, kernelCounters: {} };
           break;
@@ -148,6 +150,11 @@ export class IngestPipeline {
     if (spans.length) this.opts.sink(spans);
   }
 
+  private setClockOffset(offsetNs: bigint): void {
+    this.realtimeOffsetNs = offsetNs;
+    this.clock = new UnixClock(offsetNs);
+  }
+
   captureInfo(): CaptureInfo {
     return this.info;
   }
@@ -176,11 +183,14 @@ const CORRELATION_HEADERS: Record<keyof CorrelationIds, string> = {
 
 const CORRELATION_KEYS = Object.keys(CORRELATION_HEADERS) as Array<keyof CorrelationIds>;
 
+/** Shared by every request without one: the span builder only reads it. */
+const NO_CORRELATION_IDS: Record<string, string> = Object.freeze({});
+
 function correlationAttributes(ids: CorrelationIds): Record<string, string> {
-  const out: Record<string, string> = {};
+  let out: Record<string, string> | undefined;
   for (const key of CORRELATION_KEYS) {
     const value = ids[key];
-    if (value) out[CORRELATION_HEADERS[key]] = value;
+    if (value) (out ??= {})[CORRELATION_HEADERS[key]] = value;
   }
-  return out;
+  return out ?? NO_CORRELATION_IDS;
 }

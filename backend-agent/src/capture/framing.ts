@@ -118,15 +118,21 @@ export class FrameDecoder {
         offset = PREAMBLE_LEN;
         this.preambleSeen = true;
       }
-      while (this.buffer.length - offset >= RECORD_HEADER_LEN) {
-        const len = this.buffer.readUInt32LE(offset);
-        const type = this.buffer.readUInt16LE(offset + 4);
+      const buf = this.buffer;
+      // DATA records are read through a DataView of the whole chunk: its 64-bit
+      // reads make one BigInt each (Buffer's make four), and no subarray per record.
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      while (buf.length - offset >= RECORD_HEADER_LEN) {
+        const len = view.getUint32(offset, true);
+        const type = view.getUint16(offset + 4, true);
         if (len < RECORD_HEADER_LEN || len > MAX_RECORD_LEN) {
           throw new FramingError(`record at stream offset with impossible length ${len}`);
         }
-        if (this.buffer.length - offset < len) break;
-        const body = this.buffer.subarray(offset + RECORD_HEADER_LEN, offset + len);
-        const event = decodeRecord(type, body, this.endpoints);
+        if (buf.length - offset < len) break;
+        const event =
+          type === REC_DATA
+            ? decodeData(buf, view, offset + RECORD_HEADER_LEN, len - RECORD_HEADER_LEN, this.endpoints)
+            : decodeRecord(type, buf.subarray(offset + RECORD_HEADER_LEN, offset + len));
         if (event?.type === 'hello') event.version = this.version;
         if (event) events.push(event);
         else this.unknownRecords++;
@@ -173,22 +179,23 @@ const ENDPOINT_LEN = SOCKET_LEN + 16;
 const MAX_CACHED_ENDPOINTS = 8192;
 
 interface CachedEndpoint {
-  raw: Buffer;
+  /** The 56 bytes it was decoded from, as 14 words. */
+  raw: Uint32Array;
   socket: SocketTuple;
   comm: string;
 }
 
+const ENDPOINT_WORDS = ENDPOINT_LEN / 4;
+
 class EndpointCache {
   private readonly byConn = new Map<bigint, CachedEndpoint>();
 
-  get(connId: bigint, b: Buffer): CachedEndpoint {
+  /** The endpoint of the DATA record whose body starts at `body` in buf (and view). */
+  get(connId: bigint, buf: Buffer, view: DataView, body: number): CachedEndpoint {
+    const at = body + ENDPOINT_AT;
     const hit = this.byConn.get(connId);
-    if (hit !== undefined && sameBytes(hit.raw, b, ENDPOINT_AT)) return hit;
-    const entry = {
-      raw: Buffer.from(b.subarray(ENDPOINT_AT, ENDPOINT_AT + ENDPOINT_LEN)),
-      socket: decodeSocket(b, ENDPOINT_AT),
-      comm: cString(b, ENDPOINT_AT + SOCKET_LEN, 16),
-    };
+    if (hit !== undefined && sameWords(hit.raw, view, at)) return hit;
+    const entry = { raw: wordsOf(buf, at), socket: decodeSocket(buf, at), comm: cString(buf, at + SOCKET_LEN, 16) };
     // Bounded without bookkeeping: connections come and go, and a miss only costs a decode.
     if (hit === undefined && this.byConn.size >= MAX_CACHED_ENDPOINTS) this.byConn.clear();
     this.byConn.set(connId, entry);
@@ -196,20 +203,34 @@ class EndpointCache {
   }
 }
 
-/** Whether raw equals b[at, at + raw.length), compared a 32-bit word at a time (raw.length is a multiple of 4). */
-function sameBytes(raw: Buffer, b: Buffer, at: number): boolean {
-  for (let i = 0; i < raw.length; i += 4) if (raw.readUInt32LE(i) !== b.readUInt32LE(at + i)) return false;
+/**
+ * A copy of buf[at, at + 56) seen as 32-bit words. The copy comes from
+ * Buffer's shared pool (8-byte aligned), so an entry costs one small view
+ * object, as the Buffer it replaces did; the words are in the host's byte
+ * order, and sameWords reads the record in the same order.
+ */
+function wordsOf(buf: Buffer, at: number): Uint32Array {
+  const copy = Buffer.from(buf.subarray(at, at + ENDPOINT_LEN));
+  if (copy.byteOffset % 4 === 0) return new Uint32Array(copy.buffer, copy.byteOffset, ENDPOINT_WORDS);
+  const words = new Uint32Array(ENDPOINT_WORDS);
+  new Uint8Array(words.buffer).set(copy);
+  return words;
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Whether raw holds the words at view[at, at + 56). */
+function sameWords(raw: Uint32Array, view: DataView, at: number): boolean {
+  for (let i = 0; i < ENDPOINT_WORDS; i++) if (raw[i] !== view.getUint32(at + i * 4, HOST_LITTLE_ENDIAN)) return false;
   return true;
 }
 
-function decodeRecord(type: number, body: Buffer, endpoints: EndpointCache): CaptureEvent | undefined {
+function decodeRecord(type: number, body: Buffer): CaptureEvent | undefined {
   switch (type) {
     case REC_HELLO:
       return decodeHello(body);
     case REC_CONN:
       return decodeConn(body);
-    case REC_DATA:
-      return decodeData(body, endpoints);
     case REC_STATS:
       return decodeStats(body);
     case REC_TLS:
@@ -258,37 +279,45 @@ function decodeConn(b: Buffer): ConnEvent {
   };
 }
 
-function decodeData(b: Buffer, endpoints: EndpointCache): DataEvent {
-  need(b, DATA_FIXED_LEN, 'DATA');
-  const captured = b.readUInt32LE(64);
-  const flags = b.readUInt32LE(68);
-  if (DATA_FIXED_LEN + captured > b.length) {
-    throw new FramingError(`DATA record claims ${captured} payload bytes but carries ${b.length - DATA_FIXED_LEN}`);
+/** The DATA record whose body is buf[at, at + len). */
+function decodeData(buf: Buffer, view: DataView, at: number, len: number, endpoints: EndpointCache): DataEvent {
+  if (len < DATA_FIXED_LEN) throw new FramingError(`DATA record is ${len} bytes, expected at least ${DATA_FIXED_LEN}`);
+  const captured = view.getUint32(at + 64, true);
+  const flags = view.getUint32(at + 68, true);
+  if (DATA_FIXED_LEN + captured > len) {
+    throw new FramingError(`DATA record claims ${captured} payload bytes but carries ${len - DATA_FIXED_LEN}`);
   }
-  const connId = b.readBigUInt64LE(16);
-  const endpoint = endpoints.get(connId, b);
+  const connId = view.getBigUint64(at + 16, true);
+  const endpoint = endpoints.get(connId, buf, view, at);
   const ev: DataEvent = {
     type: 'data',
-    tsEnterNs: b.readBigUInt64LE(0),
-    tsExitNs: b.readBigUInt64LE(8),
+    tsEnterNs: view.getBigUint64(at, true),
+    tsExitNs: view.getBigUint64(at + 8, true),
     connId,
-    cgroupId: b.readBigUInt64LE(24),
-    streamPos: b.readBigUInt64LE(32),
-    bytes: Number(b.readBigInt64LE(40)),
-    pid: b.readUInt32LE(48),
-    tid: b.readUInt32LE(52),
-    fd: b.readInt32LE(56),
-    direction: decodeDirection(b.readUInt8(60)),
-    role: decodeRole(b.readUInt8(61)),
-    syscall: SYSCALLS[b.readUInt8(62)] ?? 'unknown',
+    cgroupId: view.getBigUint64(at + 24, true),
+    streamPos: view.getBigUint64(at + 32, true),
+    bytes: int64AsNumber(view, at + 40),
+    pid: view.getUint32(at + 48, true),
+    tid: view.getUint32(at + 52, true),
+    fd: view.getInt32(at + 56, true),
+    direction: decodeDirection(buf[at + 60] as number),
+    role: decodeRole(buf[at + 61] as number),
+    syscall: SYSCALLS[buf[at + 62] as number] ?? 'unknown',
     truncated: (flags & DATA_F_TRUNCATED) !== 0,
     socket: endpoint.socket,
     comm: endpoint.comm,
     // A view, not a copy: the decoder never reuses the chunk it came from.
-    payload: b.subarray(DATA_FIXED_LEN, DATA_FIXED_LEN + captured),
+    payload: buf.subarray(at + DATA_FIXED_LEN, at + DATA_FIXED_LEN + captured),
   };
   if (flags & DATA_F_TLS) ev.captureSource = 'tls';
   return ev;
+}
+
+/** Number(readBigInt64LE): without a BigInt while the value is exact as a double (it always is for a byte count). */
+function int64AsNumber(view: DataView, at: number): number {
+  const high = view.getInt32(at + 4, true);
+  if (high >= -0x200000 && high < 0x200000) return high * 0x1_0000_0000 + view.getUint32(at, true);
+  return Number(view.getBigInt64(at, true));
 }
 
 function decodeTls(b: Buffer): TlsEvent | undefined {

@@ -683,6 +683,8 @@ export class ProcessInfoResolver {
   private readonly redactArgs: Redactor['redactArgs'];
   /** Map order is recency order: the first key is the least recently used. */
   private readonly cache = new Map<number, CacheEntry>();
+  /** The pid last put at the end of `cache`. */
+  private mostRecent: number | undefined;
 
   constructor(options: ProcessInfoResolverOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -726,6 +728,7 @@ export class ProcessInfoResolver {
   /** Drops a process (call on exit so the memory and a reused pid are handled at once). */
   forget(pid: number): void {
     this.cache.delete(pid);
+    if (pid === this.mostRecent) this.mostRecent = undefined;
   }
 
   private lookup(pid: number, comm: string | undefined): ProcessInfo {
@@ -754,6 +757,7 @@ export class ProcessInfoResolver {
   private remember(pid: number, entry: CacheEntry): void {
     this.cache.delete(pid);
     this.cache.set(pid, entry);
+    this.mostRecent = pid;
     if (this.cache.size > this.maxEntries) {
       const oldest = this.cache.keys().next();
       if (!oldest.done) this.cache.delete(oldest.value);
@@ -761,8 +765,11 @@ export class ProcessInfoResolver {
   }
 
   private touch(pid: number, entry: CacheEntry): CacheEntry {
+    // Already the last in recency order: moving it would change nothing (spans ask for the same pid back to back).
+    if (pid === this.mostRecent) return entry;
     this.cache.delete(pid);
     this.cache.set(pid, entry);
+    this.mostRecent = pid;
     return entry;
   }
 

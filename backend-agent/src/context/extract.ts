@@ -77,3 +77,45 @@ export function extractTraceContext(headers: HeaderList): TraceContextExtraction
   if (all.length > 0) result.context = all[0];
   return result;
 }
+
+/** What a span needs of a request's propagation headers: the winning context and the correlation ids. */
+export interface SpanContextExtraction {
+  context: TraceContext | undefined;
+  correlationIds: CorrelationIds;
+}
+
+const NO_CONTEXT_HEADERS: SpanContextExtraction = Object.freeze({ context: undefined, correlationIds: Object.freeze({}) });
+
+/**
+ * extractTraceContext for the span builder, on every request: the same
+ * `context` and `correlationIds`, without the diagnostics. It stops at the
+ * first valid context (lower-precedence formats could only add to `all` and
+ * `invalid`, which spans do not keep), and a request without any
+ * propagation header, the common case, costs one pass over its header names
+ * and no allocation (the result is then a shared frozen object).
+ */
+export function extractSpanContext(headers: HeaderList): SpanContextExtraction {
+  let wanted: Array<readonly [string, string]> | undefined;
+  for (const header of headers) if (CONTEXT_HEADER_NAMES.has(header[0])) (wanted ??= []).push(header);
+  if (wanted === undefined) return NO_CONTEXT_HEADERS;
+  const lookup = new SmallHeaderLookup(wanted);
+  // Reasons are not kept here; the extractors still need somewhere to put them.
+  const invalid: InvalidHeader[] = [];
+  let context: TraceContext | undefined;
+  for (const extract of EXTRACTORS_BY_PRECEDENCE) {
+    context = extract(lookup, invalid);
+    if (context !== undefined) break;
+  }
+  return { context, correlationIds: extractCorrelationIds(lookup, invalid) };
+}
+
+/** HeaderLookup over the few propagation headers of one request: a scan beats building a Map for one to three. */
+class SmallHeaderLookup implements HeaderLookup {
+  constructor(private readonly headers: ReadonlyArray<readonly [string, string]>) {}
+
+  get(name: string): readonly string[] | undefined {
+    let values: string[] | undefined;
+    for (const header of this.headers) if (header[0] === name) (values ??= []).push(header[1]);
+    return values;
+  }
+}

@@ -1,5 +1,5 @@
 /** Public surface of trace-context extraction and redaction. */
-export { extractTraceContext, CONTEXT_HEADER_NAMES, type TraceContextExtraction } from './extract.js';
+export { extractTraceContext, extractSpanContext, CONTEXT_HEADER_NAMES, type SpanContextExtraction, type TraceContextExtraction } from './extract.js';
 export { indexHeaders, type HeaderList, type HeaderLookup, type InvalidHeader } from './headers.js';
 export type { ParseResult } from './parse-result.js';
 export { parseTraceparent, parseTracestate, extractW3cContext, type Traceparent } from './w3c.js';

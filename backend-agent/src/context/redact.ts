@@ -293,9 +293,16 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     return false;
   }
 
+  // Query keys repeat like header names (`?page=`, `?fields=`): decisions are remembered the same way.
+  const queryKeyDecisions = new Map<string, boolean>();
+
   function isSensitiveQueryKey(rawKey: string): boolean {
+    const known = queryKeyDecisions.get(rawKey);
+    if (known !== undefined) return known;
     const key = decodeAsciiPercent(rawKey).toLowerCase();
-    return isSensitiveDecodedKey(key) || isSensitiveDecodedKey(lastBracketSegment(key));
+    const sensitive = isSensitiveDecodedKey(key) || isSensitiveDecodedKey(lastBracketSegment(key));
+    if (queryKeyDecisions.size < MAX_REMEMBERED_QUERY_KEYS) queryKeyDecisions.set(rawKey, sensitive);
+    return sensitive;
   }
 
   function isSensitiveDecodedKey(key: string): boolean {
@@ -315,11 +322,13 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
   function redactHeaders(headers: HeaderList): HeaderList {
     let out: Array<readonly [string, string]> | undefined;
     for (let i = 0; i < headers.length; i++) {
-      const [name, value] = headers[i];
+      const header = headers[i];
+      const name = header[0];
+      const value = header[1];
       const redacted = redactHeaderValue(name, value);
       if (redacted === value && out === undefined) continue;
       out ??= headers.slice(0, i);
-      out.push(redacted === value ? headers[i] : [name, redacted]);
+      out.push(redacted === value ? header : [name, redacted]);
     }
     return out ?? headers;
   }
@@ -421,6 +430,8 @@ export function redactExchangeHeaders(ex: ObservedExchange, redactor: Redactor):
 
 /** Distinct header names whose redaction decision is remembered. */
 const MAX_REMEMBERED_HEADER_NAMES = 4096;
+/** Distinct query keys, likewise. */
+const MAX_REMEMBERED_QUERY_KEYS = 4096;
 
 function lowercaseSet(names: readonly string[] | undefined): ReadonlySet<string> {
   return new Set((names ?? []).map((name) => name.toLowerCase()));
@@ -433,24 +444,35 @@ const OPAQUE_SEGMENT = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_~.+=-]{24,}$/;
 /** Vendor key prefixes (Stripe, GitHub, Slack, AWS access keys, ...). */
 const PREFIXED_KEY_SEGMENT = /^(sk|pk|rk)_(live|test)_|^gh[pousr]_|^xox[abprs]-|^AKIA[0-9A-Z]{16}$/;
 
+const MIN_SECRET_SEGMENT = 16;
+
 function isSecretPathSegment(segment: string): boolean {
-  if (segment.length < 16 || UUID_SEGMENT.test(segment)) return false;
+  if (segment.length < MIN_SECRET_SEGMENT || UUID_SEGMENT.test(segment)) return false;
   return JWT_SEGMENT.test(segment) || PREFIXED_KEY_SEGMENT.test(segment) || OPAQUE_SEGMENT.test(segment);
 }
 
 /** `matchesPattern` is undefined when no pattern is configured. */
 function redactPathSegments(path: string, builtin: boolean, matchesPattern: ((segment: string) => boolean) | undefined): string {
   if (!matchesPattern && (!builtin || path.length < 17)) return path; // no segment long enough to be a secret
-  const segments = path.split('/');
-  let changed = false;
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i] ?? '';
-    if ((builtin && isSecretPathSegment(segment)) || (matchesPattern !== undefined && matchesPattern(segment))) {
-      segments[i] = REDACTED;
-      changed = true;
+  // Walked in place: most paths have nothing to redact, and then nothing is allocated for them.
+  let out = '';
+  let copiedTo = 0;
+  let start = 0;
+  for (;;) {
+    const slash = path.indexOf('/', start);
+    const end = slash < 0 ? path.length : slash;
+    // A built-in secret has at least MIN_SECRET_SEGMENT characters: shorter segments are not even cut out.
+    if (matchesPattern !== undefined || (builtin && end - start >= MIN_SECRET_SEGMENT)) {
+      const segment = path.slice(start, end);
+      if ((builtin && isSecretPathSegment(segment)) || (matchesPattern !== undefined && matchesPattern(segment))) {
+        out += path.slice(copiedTo, start) + REDACTED;
+        copiedTo = end;
+      }
     }
+    if (slash < 0) break;
+    start = slash + 1;
   }
-  return changed ? segments.join('/') : path;
+  return copiedTo === 0 ? path : out + path.slice(copiedTo);
 }
 
 function containsSensitiveFragment(name: string): boolean {

@@ -32,6 +32,8 @@ export interface Traceparent {
 
 export function parseTraceparent(raw: string): ParseResult<Traceparent> {
   const value = trimOws(raw);
+  const common = commonTraceparent(value);
+  if (common !== undefined) return ok(common);
   if (value.length < TRACEPARENT_LENGTH) return fail(`too short: ${value.length} characters, need ${TRACEPARENT_LENGTH}`);
   if (!isLowerHex(value, 0, 2)) return fail('version is not 2 lowercase hex digits');
   const version = value.slice(0, 2);
@@ -53,6 +55,46 @@ export function parseTraceparent(raw: string): ParseResult<Traceparent> {
   if (isAllZeros(traceId)) return fail('trace-id is all zeros');
   if (isAllZeros(parentId)) return fail('parent-id is all zeros');
   return ok({ version, traceId, parentId, flags: parseInt(value.slice(53, 55), 16) });
+}
+
+/**
+ * The form nearly every request carries (version 00, exactly 55 characters,
+ * valid), checked in one pass; undefined for anything else, which the full
+ * checks above then judge and explain. Same result as those checks.
+ */
+function commonTraceparent(value: string): Traceparent | undefined {
+  if (value.length !== TRACEPARENT_LENGTH || value.charCodeAt(0) !== ZERO || value.charCodeAt(1) !== ZERO) return undefined;
+  if (value.charCodeAt(2) !== DASH || value.charCodeAt(35) !== DASH || value.charCodeAt(52) !== DASH) return undefined;
+  let traceNonZero = false;
+  for (let i = 3; i < 35; i++) {
+    const c = value.charCodeAt(i);
+    if (!isLowerHexCode(c)) return undefined;
+    if (c !== ZERO) traceNonZero = true;
+  }
+  let parentNonZero = false;
+  for (let i = 36; i < 52; i++) {
+    const c = value.charCodeAt(i);
+    if (!isLowerHexCode(c)) return undefined;
+    if (c !== ZERO) parentNonZero = true;
+  }
+  if (!traceNonZero || !parentNonZero) return undefined;
+  const high = hexValue(value.charCodeAt(53));
+  const low = hexValue(value.charCodeAt(54));
+  if (high < 0 || low < 0) return undefined;
+  return { version: '00', traceId: value.slice(3, 35), parentId: value.slice(36, 52), flags: high * 16 + low };
+}
+
+const ZERO = 0x30;
+
+function isLowerHexCode(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+}
+
+/** Value of a lowercase hex digit, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
 }
 
 export const TRACESTATE_MAX_MEMBERS = 32;

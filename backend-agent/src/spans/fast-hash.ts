@@ -36,16 +36,27 @@ function word(key: string, w: number): number {
   return (lo | (hi << 16)) >>> 0;
 }
 
-/** The last digest; formatted to hex in one native call (number.toString(16) per word cost more than the hash). */
-const digest = Buffer.alloc(16);
+/** The last digests; formatted to hex in one native call (number.toString(16) per word cost more than the hash). */
+const digest = Buffer.alloc(32);
 
 /** 2 * bytes lowercase hex digits of the hash (bytes <= 16: a prefix of the 128 bits). */
 export function hash128Hex(key: string, seed = 0, bytes = 16): string {
-  hash128(key, seed);
+  hash128(key, seed, 0);
   return digest.toString('hex', 0, bytes);
 }
 
-function hash128(key: string, seed: number): void {
+/**
+ * hash128Hex(key, seedA) and hash128Hex(key, seedB, bytesB), the same two
+ * strings, formatted in one native call (which costs as much as a hash).
+ */
+export function hash128HexPair(key: string, seedA: number, seedB: number, bytesB = 16): [string, string] {
+  hash128(key, seedA, 0);
+  hash128(key, seedB, 16);
+  const hex = digest.toString('hex', 0, 16 + bytesB);
+  return [hex.slice(0, 32), hex.slice(32)];
+}
+
+function hash128(key: string, seed: number, at: number): void {
   // Lanes start apart (unlike MurmurHash3) so short keys do not give repeated 32-bit groups.
   let h1 = seed | 0;
   let h2 = (seed ^ 0x9e3779b9) | 0;
@@ -96,8 +107,8 @@ function hash128(key: string, seed: number): void {
   h2 = (h2 + h1) | 0;
   h3 = (h3 + h1) | 0;
   h4 = (h4 + h1) | 0;
-  digest.writeInt32BE(h1, 0);
-  digest.writeInt32BE(h2, 4);
-  digest.writeInt32BE(h3, 8);
-  digest.writeInt32BE(h4, 12);
+  digest.writeInt32BE(h1, at);
+  digest.writeInt32BE(h2, at + 4);
+  digest.writeInt32BE(h3, at + 8);
+  digest.writeInt32BE(h4, at + 12);
 }

@@ -9,7 +9,7 @@
  * attacker-chosen, so only spread and determinism matter; sha256 through
  * node:crypto cost about twice as much per span on the ingest path.
  */
-import { hash128Hex } from './fast-hash.js';
+import { hash128Hex, hash128HexPair } from './fast-hash.js';
 
 // Distinct seeds keep the ids of the two derivations independent even for the same key.
 const SPAN_SEED = 0x5350414e; // "SPAN"
@@ -22,7 +22,8 @@ export function derivedSpanId(key: string): string {
 
 /** Both ids of a header-less span from one key. */
 export function derivedIds(key: string): { traceId: string; spanId: string } {
-  return { traceId: nonZero(hash128Hex(key, TRACE_SEED)), spanId: nonZero(hash128Hex(key, TRACE_SPAN_SEED, 8)) };
+  const [traceHex, spanHex] = hash128HexPair(key, TRACE_SEED, TRACE_SPAN_SEED, 8);
+  return { traceId: nonZero(traceHex), spanId: nonZero(spanHex) };
 }
 
 const ZERO_TRACE = '0'.repeat(32);

@@ -17,6 +17,7 @@ import type { Attributes, ProcessInfo, Span, TraceContext } from '../model/span.
 import type { SocketTuple } from '../model/events.js';
 import { derivedIds, derivedSpanId } from './ids.js';
 import { semanticsOf } from './semantics/index.js';
+import { setHeaderAttribute } from './attribute-keys.js';
 
 export interface PeerProcess {
   pid: number;
@@ -54,7 +55,9 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
       : conn.socket.remote.address; // a remote client's port is ephemeral: naming by it would explode cardinality
 
   const { context, correlationIds } = deps.extractTraceContext(req.headers);
-  const exchangeKey = `${deps.sessionKey}|${conn.connId}|${ex.index}`;
+  // Once per span (it was built twice): a BigInt's decimal string is made in native code.
+  const connectionId = conn.connId.toString();
+  const exchangeKey = `${deps.sessionKey}|${connectionId}|${ex.index}`;
   let traceId: string;
   let spanId: string;
   let parentSpanId: string | undefined;
@@ -74,19 +77,18 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   // Server: from the first request byte received to the last response byte sent.
   const startNs = req.startNs;
   const endNs = res ? res.endNs : req.endNs;
-  const durationNs = Number(endNs > startNs ? endNs - startNs : 0n);
+  const durationNs = endNs > startNs ? nsBetween(startNs, endNs) : 0;
 
   const local = conn.socket.local;
   const remote = conn.socket.remote;
-  const semantics = semanticsOf(ex, deps);
   const attributes: Attributes = {
     'network.transport': 'tcp',
     'network.type': conn.socket.family,
     'process.pid': conn.pid,
     'process.executable.name': process.executableName,
     'thread.id': req.tid,
-    ...semantics.attributes,
   };
+  const semantics = semanticsOf(ex, deps, attributes);
   // The server is the remote end for a client span, this end for a server
   // span; a protocol's own notion of it (an HTTP Host header) wins.
   const serverEnd = kind === 'client' ? remote : local;
@@ -102,7 +104,7 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   attributes['network.local.port'] = local.port;
   if (ex.streamId !== undefined) attributes['network.stream.id'] = ex.streamId;
   for (const name in correlationIds) {
-    attributes[`http.request.header.${name}`] = correlationIds[name]!.slice(0, MAX_HEADER_ATTRIBUTE);
+    setHeaderAttribute(attributes, name, correlationIds[name]!.slice(0, MAX_HEADER_ATTRIBUTE));
   }
   if (context?.traceState) attributes['w3c.tracestate'] = context.traceState.slice(0, MAX_HEADER_ATTRIBUTE);
   if (process.containerId) attributes['container.id'] = process.containerId;
@@ -123,14 +125,14 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
     process,
     threadId: req.tid,
     network: {
-      connectionId: conn.connId.toString(),
+      connectionId,
       exchangeIndex: ex.index,
       local,
       remote,
       requestBytes: req.headerBytes + req.bodyBytes,
       responseBytes: res ? res.headerBytes + res.bodyBytes : 0,
-      requestTransferNs: Number(req.endNs - req.startNs),
-      responseTransferNs: res ? Number(res.endNs - res.startNs) : 0,
+      requestTransferNs: nsBetween(req.startNs, req.endNs),
+      responseTransferNs: res ? nsBetween(res.startNs, res.endNs) : 0,
       truncated: ex.truncated,
       captureSource: conn.captureSource ?? 'syscall',
     },
@@ -143,3 +145,15 @@ export function buildSpan(ex: ObservedExchange, deps: SpanBuilderDeps): Span {
   if (context) span.traceContext = context;
   return span;
 }
+
+/**
+ * Number(to - from) without a BigInt subtraction when both are exact as
+ * doubles (below 2^53 ns, i.e. 104 days of uptime): the same value, without
+ * allocating a BigInt three times per span.
+ */
+function nsBetween(from: bigint, to: bigint): number {
+  if (from >= 0n && to >= 0n && from <= MAX_EXACT && to <= MAX_EXACT) return Number(to) - Number(from);
+  return Number(to - from);
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);

@@ -102,3 +102,28 @@ test('IPv6 addresses are formatted per RFC 5952 and round-trip', () => {
   b.writeUInt16BE(1, 14);
   assert.equal(formatAddress(b, 0, 'ipv6'), 'fe80::1');
 });
+
+test('DATA fields round-trip at their extremes, records straddling chunks included', () => {
+  const variants: Array<Omit<DataEvent, 'type'>> = [
+    { ...data, bytes: 0, payload: Buffer.alloc(0) },
+    { ...data, bytes: 2 ** 40 + 7, truncated: true },
+    { ...data, bytes: 2 ** 53 - 1, truncated: true },
+    { ...data, bytes: -1 },
+    { ...data, tsEnterNs: 2n ** 64n - 1n, tsExitNs: 2n ** 63n, connId: 2n ** 64n - 2n, cgroupId: 0n, streamPos: 2n ** 62n + 3n, pid: 2 ** 32 - 1, tid: 0, fd: -1 },
+    { ...data, direction: 'ingress', role: 'server', syscall: 'recvmsg', captureSource: 'tls' },
+    { ...data, socket: { family: 'ipv6', local: { address: '2001:db8::1', port: 1 }, remote: { address: '::ffff:a00:1', port: 65535 } } },
+  ];
+  const bytes = Buffer.concat([encode.preamble(), ...variants.map((v) => encode.data(v))]);
+  const expected = variants.map((v) => ({ type: 'data', ...v }));
+  // Whole, then cut at every 37 bytes (records straddle chunks and the decoder joins them).
+  for (const size of [bytes.length, 37]) {
+    const dec = new FrameDecoder();
+    const got: CaptureEvent[] = [];
+    for (let at = 0; at < bytes.length; at += size) got.push(...dec.push(bytes.subarray(at, at + size)));
+    assert.equal(got.length, variants.length);
+    got.forEach((ev, i) => {
+      assert.ok(ev.type === 'data');
+      assert.deepEqual({ ...ev, payload: ev.payload.toString('hex') }, { ...expected[i], payload: expected[i]!.payload.toString('hex') }, `record ${i}, chunks of ${size}`);
+    });
+  }
+});

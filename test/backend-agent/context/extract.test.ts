@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { extractTraceContext } from '../../../backend-agent/src/context/extract.js';
+import { extractSpanContext, extractTraceContext } from '../../../backend-agent/src/context/extract.js';
 
 const W3C = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const B3_SINGLE = '80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90';
@@ -80,5 +80,52 @@ describe('extractTraceContext', () => {
     assert.equal(result.context?.source, 'w3c');
     assert.equal(result.context?.traceState, undefined);
     assert.ok(elapsedMs < 1000, `took ${elapsedMs} ms`);
+  });
+});
+
+describe('extractSpanContext', () => {
+  const pool: Array<[string, string]> = [
+    ['traceparent', W3C],
+    ['traceparent', '00-00000000000000000000000000000000-00f067aa0ba902b7-01'],
+    ['traceparent', 'garbage'],
+    ['traceparent', ` ${W3C}\t`],
+    ['traceparent', '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra'],
+    ['traceparent', '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g'],
+    ['traceparent', '00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01'],
+    ['tracestate', 'congo=t61rcWkgMzE'],
+    ['tracestate', 'bad key=1'],
+    ['b3', B3_SINGLE],
+    ['b3', '0'],
+    ...B3_MULTI,
+    ['x-b3-traceid', 'zz'],
+    ['uber-trace-id', JAEGER],
+    ['x-amzn-trace-id', XRAY],
+    ['x-request-id', 'req-1'],
+    ['x-request-id', ''],
+    ['x-correlation-id', 'corr-9'],
+    ['request-id', '|abc.1.'],
+    ['host', 'svc'],
+    ['accept', '*/*'],
+  ];
+
+  it('finds the same context and correlation ids as extractTraceContext', () => {
+    let seed = 7;
+    const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let n = 0; n < 3000; n++) {
+      const headers: Array<[string, string]> = [];
+      const count = Math.floor(next() * 6);
+      for (let i = 0; i < count; i++) headers.push(pool[Math.floor(next() * pool.length)]!);
+      const full = extractTraceContext(headers);
+      const lean = extractSpanContext(headers);
+      assert.deepEqual(lean.context, full.context, JSON.stringify(headers));
+      assert.deepEqual(lean.correlationIds, full.correlationIds, JSON.stringify(headers));
+    }
+  });
+
+  it('shares one frozen result among requests without propagation headers', () => {
+    const a = extractSpanContext([['host', 'x']]);
+    assert.equal(a, extractSpanContext([]));
+    assert.equal(a.context, undefined);
+    assert.ok(Object.isFrozen(a) && Object.isFrozen(a.correlationIds));
   });
 });

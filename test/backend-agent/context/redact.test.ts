@@ -275,3 +275,46 @@ describe('redactPath', () => {
     assert.equal(r.redactPath(plain), plain);
   });
 });
+
+it('path redaction walks segments as splitting the path did', () => {
+  // The split-based walk redactPath used before: every segment judged, changed ones replaced.
+  const JWT = /^eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*$/;
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const OPAQUE = /^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_~.+=-]{24,}$/;
+  const PREFIXED = /^(sk|pk|rk)_(live|test)_|^gh[pousr]_|^xox[abprs]-|^AKIA[0-9A-Z]{16}$/;
+  const secret = (s: string): boolean => s.length >= 16 && !UUID.test(s) && (JWT.test(s) || PREFIXED.test(s) || OPAQUE.test(s));
+  const pattern = /^tok-/;
+  const reference = (path: string, withPattern: boolean): string => {
+    if (!withPattern && path.length < 17) return path;
+    const segments = path.split('/');
+    let changed = false;
+    segments.forEach((s, i) => {
+      if (secret(s) || (withPattern && s.length > 0 && pattern.test(s))) {
+        segments[i] = REDACTED;
+        changed = true;
+      }
+    });
+    return changed ? segments.join('/') : path;
+  };
+  const plain = createRedactor();
+  const patterned = createRedactor({ patterns: ['^tok-'] });
+  const pieces = ['/', '/', 'a', 'tok-1', 'sk_live_abcdefgh', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig', 'abcdef0123456789abcdef0123', '3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'AKIAABCDEFGHIJKLMNOP', 'x'.repeat(20), '42'];
+  let seed = 3;
+  const next = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  for (let n = 0; n < 3000; n++) {
+    let path = '';
+    const k = Math.floor(next() * 8);
+    for (let i = 0; i < k; i++) path += pieces[Math.floor(next() * pieces.length)];
+    assert.equal(plain.redactPath(path), reference(path, false), path);
+    assert.equal(patterned.redactPath(path), reference(path, true), path);
+  }
+});
+
+it('query key decisions are remembered without changing them', () => {
+  const r = createRedactor({ extraQueryKeys: ['Custom'], allowQueryKeys: ['code'] });
+  for (let round = 0; round < 3; round++) {
+    assert.equal(r.redactQuery('page=2&token=a&custom=b&code=c&user%5Bpassword%5D=d'), `page=2&token=${REDACTED}&custom=${REDACTED}&code=c&user%5Bpassword%5D=${REDACTED}`);
+    assert.equal(r.isSensitiveQueryKey('accessToken'), true);
+    assert.equal(r.isSensitiveQueryKey('page'), false);
+  }
+});

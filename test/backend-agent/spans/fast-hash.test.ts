@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hash128Hex } from '../../../backend-agent/src/spans/fast-hash.js';
+import { hash128Hex, hash128HexPair } from '../../../backend-agent/src/spans/fast-hash.js';
 import { derivedIds, derivedSpanId } from '../../../backend-agent/src/spans/ids.js';
 
 test('the hash is pinned: derived ids must not change between agent versions without reason', () => {
@@ -50,4 +50,12 @@ test('ids of exchange keys are distinct and every output bit is balanced', () =>
 test('non-ASCII keys hash by code unit, deterministically', () => {
   assert.equal(hash128Hex('héllo|☃|𝄞', 1), hash128Hex('héllo|☃|𝄞', 1));
   assert.notEqual(hash128Hex('héllo', 1), hash128Hex('hello', 1));
+});
+
+test('the paired form gives exactly the two single digests', () => {
+  for (const key of ['', 'a', '0|1|2|client', 'x'.repeat(41), 'é∑|7']) {
+    for (const bytes of [8, 16]) {
+      assert.deepEqual(hash128HexPair(key, 11, 22, bytes), [hash128Hex(key, 11), hash128Hex(key, 22, bytes)]);
+    }
+  }
 });

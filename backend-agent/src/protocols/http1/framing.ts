@@ -39,7 +39,9 @@ export function describeFraming(headers: HeaderField[]): FramingHeaders {
   let contentLengthInvalid = false;
   let lastCoding: string | undefined;
   let upgrade = false;
-  for (const [name, value] of headers) {
+  for (const header of headers) {
+    const name = header[0];
+    const value = header[1];
     if (name === 'content-length') {
       const n = parseContentLength(value);
       if (n === undefined || (contentLength !== undefined && contentLength !== n)) contentLengthInvalid = true;
@@ -82,12 +84,18 @@ function parseDecimal(s: string): number | undefined {
   return n;
 }
 
+/** The framings without a parameter, shared (nothing changes a framing once decided). */
+export const NO_BODY: BodyFraming = Object.freeze({ kind: 'none' });
+export const CHUNKED: BodyFraming = Object.freeze({ kind: 'chunked' });
+export const UNTIL_CLOSE: BodyFraming = Object.freeze({ kind: 'until-close' });
+export const UNTIL_RESYNC: BodyFraming = Object.freeze({ kind: 'until-resync' });
+
 export function requestBodyFraming(head: FramingHeaders): BodyFraming {
-  if (head.transferEncoding === 'chunked') return { kind: 'chunked' };
+  if (head.transferEncoding === 'chunked') return CHUNKED;
   // A request cannot be delimited by close (the client still needs the response): these are malformed.
-  if (head.transferEncoding === 'other' || head.contentLengthInvalid) return { kind: 'until-resync' };
+  if (head.transferEncoding === 'other' || head.contentLengthInvalid) return UNTIL_RESYNC;
   if (head.contentLength !== undefined && head.contentLength > 0) return { kind: 'length', length: head.contentLength };
-  return { kind: 'none' };
+  return NO_BODY;
 }
 
 export function requestAfterMessage(method: string, head: FramingHeaders): AfterMessage {
@@ -101,13 +109,13 @@ export function requestAfterMessage(method: string, head: FramingHeaders): After
  * headers alone then decide, which is right for every method but those two.
  */
 export function responseBodyFraming(statusCode: number, requestMethod: string | undefined, head: FramingHeaders): BodyFraming {
-  if (requestMethod === 'HEAD') return { kind: 'none' };
-  if (statusCode < 200 || statusCode === 204 || statusCode === 304) return { kind: 'none' };
-  if (requestMethod === 'CONNECT' && statusCode < 300) return { kind: 'none' };
-  if (head.transferEncoding === 'chunked') return { kind: 'chunked' };
-  if (head.transferEncoding === 'other' || head.contentLengthInvalid) return { kind: 'until-close' };
-  if (head.contentLength !== undefined) return head.contentLength > 0 ? { kind: 'length', length: head.contentLength } : { kind: 'none' };
-  return { kind: 'until-close' };
+  if (requestMethod === 'HEAD') return NO_BODY;
+  if (statusCode < 200 || statusCode === 204 || statusCode === 304) return NO_BODY;
+  if (requestMethod === 'CONNECT' && statusCode < 300) return NO_BODY;
+  if (head.transferEncoding === 'chunked') return CHUNKED;
+  if (head.transferEncoding === 'other' || head.contentLengthInvalid) return UNTIL_CLOSE;
+  if (head.contentLength !== undefined) return head.contentLength > 0 ? { kind: 'length', length: head.contentLength } : NO_BODY;
+  return UNTIL_CLOSE;
 }
 
 export function responseAfterMessage(statusCode: number, requestMethod: string | undefined): AfterMessage {

@@ -3,17 +3,7 @@
  * parser has already delimited. Only this small region is decoded to
  * strings; bodies never are.
  */
-import {
-  COLON,
-  bytesEqualAt,
-  CR,
-  LF,
-  SP,
-  isDigitByte,
-  isOptionalWhitespace,
-  isTokenByte,
-  latin1,
-} from './ascii.js';
+import { CR, SP, isDigitByte, isOptionalWhitespace, isTokenByte, latin1 } from './ascii.js';
 import { describeFraming, type FramingHeaders } from './framing.js';
 import type { MessageKind } from './start-line.js';
 import type { HeaderField } from './types.js';
@@ -41,108 +31,176 @@ export type ParsedHead = ParsedRequestHead | ParsedResponseHead;
  * and every line must be well formed, else undefined. Lenient mode (a head
  * cut short by uncaptured bytes): whole lines only, stopping at the first one
  * that does not parse; only the start line is required.
+ *
+ * The region is decoded to one string and cut up in JavaScript: a head has a
+ * dozen fields, and a Buffer decode per field crossed into native code a
+ * dozen times (about a tenth of the agent's pipeline time).
  */
 export function parseHead(kind: MessageKind, buf: Buffer, start: number, end: number, lenient: boolean): ParsedHead | undefined {
-  let firstLf = buf.indexOf(LF, start);
-  if (firstLf < 0 || firstLf >= end) {
+  const text = latin1(buf, start, end);
+  const length = text.length;
+  let firstLf = text.indexOf('\n');
+  if (firstLf < 0) {
     // A cut head may end inside the start line's CRLF: the line itself is whole.
     if (!lenient) return undefined;
-    firstLf = end;
+    firstLf = length;
   }
-  const startLineEnd = firstLf > start && buf[firstLf - 1] === CR ? firstLf - 1 : firstLf;
+  const startLineEnd = firstLf > 0 && text.charCodeAt(firstLf - 1) === CR ? firstLf - 1 : firstLf;
   const headers: HeaderField[] = [];
-  if (firstLf < end && !parseHeaderLines(buf, firstLf + 1, end, headers, lenient)) return undefined;
-  if (kind === 'request') {
-    const line = parseRequestLine(buf, start, startLineEnd);
-    return line ? { kind, ...line, headers, ...describeFraming(headers) } : undefined;
-  }
-  const line = parseStatusLine(buf, start, startLineEnd);
-  return line ? { kind, ...line, headers, ...describeFraming(headers) } : undefined;
+  if (firstLf < length && !parseHeaderLines(text, firstLf + 1, headers, lenient)) return undefined;
+  if (kind === 'request') return parseRequestLine(text, startLineEnd, headers);
+  return parseStatusLine(text, startLineEnd, headers);
 }
 
-function parseRequestLine(buf: Buffer, start: number, end: number): { method: string; target: string; version: string } | undefined {
-  const sp1 = buf.indexOf(SP, start);
-  if (sp1 <= start || sp1 >= end) return undefined;
+function parseRequestLine(text: string, end: number, headers: HeaderField[]): ParsedRequestHead | undefined {
+  const sp1 = text.indexOf(' ');
+  if (sp1 <= 0 || sp1 >= end) return undefined;
   // The version is the last 8 bytes; the target is everything between (it has no SP when valid).
   const versionStart = end - 8;
-  if (versionStart <= sp1 + 1 || buf[versionStart - 1] !== SP) return undefined;
-  const version = parseVersion(buf, versionStart);
+  if (versionStart <= sp1 + 1 || text.charCodeAt(versionStart - 1) !== SP) return undefined;
+  const version = parseVersion(text, versionStart);
   if (version === undefined) return undefined;
-  return { method: latin1(buf, start, sp1), target: latin1(buf, sp1 + 1, versionStart - 1), version };
+  const framing = describeFraming(headers);
+  return {
+    kind: 'request',
+    method: internedMethod(text, sp1),
+    target: text.slice(sp1 + 1, versionStart - 1),
+    version,
+    headers,
+    contentLength: framing.contentLength,
+    contentLengthInvalid: framing.contentLengthInvalid,
+    transferEncoding: framing.transferEncoding,
+    upgrade: framing.upgrade,
+  };
 }
 
-function parseStatusLine(buf: Buffer, start: number, end: number): { statusCode: number; reason: string; version: string } | undefined {
-  if (end - start < 12) return undefined;
-  const version = parseVersion(buf, start);
-  if (version === undefined || buf[start + 8] !== SP) return undefined;
+function parseStatusLine(text: string, end: number, headers: HeaderField[]): ParsedResponseHead | undefined {
+  if (end < 12) return undefined;
+  const version = parseVersion(text, 0);
+  if (version === undefined || text.charCodeAt(8) !== SP) return undefined;
   let statusCode = 0;
-  for (let i = start + 9; i < start + 12; i++) {
-    const b = buf[i] as number;
+  for (let i = 9; i < 12; i++) {
+    const b = text.charCodeAt(i);
     if (!isDigitByte(b)) return undefined;
     statusCode = statusCode * 10 + (b - 0x30);
   }
-  if (end > start + 12 && buf[start + 12] !== SP) return undefined;
-  const reason = end > start + 13 ? latin1(buf, start + 13, end) : '';
-  return { statusCode, reason, version };
+  if (end > 12 && text.charCodeAt(12) !== SP) return undefined;
+  const framing = describeFraming(headers);
+  return {
+    kind: 'response',
+    statusCode,
+    reason: end > 13 ? text.slice(13, end) : '',
+    version,
+    headers,
+    contentLength: framing.contentLength,
+    contentLengthInvalid: framing.contentLengthInvalid,
+    transferEncoding: framing.transferEncoding,
+    upgrade: framing.upgrade,
+  };
 }
 
 /** Header lines in buf[start, end), leniently (trailers of a chunked body): whole valid lines up to the first bad one. */
 export function parseFieldLines(buf: Buffer, start: number, end: number): HeaderField[] {
   const fields: HeaderField[] = [];
-  parseHeaderLines(buf, start, end, fields, true);
+  parseHeaderLines(latin1(buf, start, end), 0, fields, true);
   return fields;
 }
 
-const HTTP1_SLASH = Buffer.from('HTTP/1.', 'latin1');
+const HTTP1_SLASH = 'HTTP/1.';
+/** The version strings, shared rather than built per message. */
+const VERSIONS: readonly string[] = Array.from({ length: 10 }, (_, minor) => `1.${minor}`);
 
 /** "HTTP/1.d" at `at` -> "1.d". */
-function parseVersion(buf: Buffer, at: number): string | undefined {
-  if (!bytesEqualAt(buf, at, HTTP1_SLASH)) return undefined;
-  const minor = buf[at + 7];
-  if (minor === undefined || !isDigitByte(minor)) return undefined;
-  return `1.${minor - 0x30}`;
+function parseVersion(text: string, at: number): string | undefined {
+  if (!text.startsWith(HTTP1_SLASH, at)) return undefined;
+  const minor = text.charCodeAt(at + 7);
+  if (!isDigitByte(minor)) return undefined;
+  return VERSIONS[minor - 0x30];
 }
 
 /**
- * Header lines in buf[from, end) into `out`. Stops at the empty line. obs-fold
- * continuation lines (RFC 9112 section 5.2) are joined with one space, as a
- * recipient should.
+ * Header lines of `text` from `from` into `out`. Stops at the empty line.
+ * obs-fold continuation lines (RFC 9112 section 5.2) are joined with one
+ * space, as a recipient should.
  */
-function parseHeaderLines(buf: Buffer, from: number, end: number, out: HeaderField[], lenient: boolean): boolean {
+function parseHeaderLines(text: string, from: number, out: HeaderField[], lenient: boolean): boolean {
+  const end = text.length;
   let pos = from;
   while (pos < end) {
-    const lf = buf.indexOf(LF, pos);
-    if (lf < 0 || lf >= end) return lenient; // an unfinished line: only acceptable when the head was cut
-    const lineEnd = lf > pos && buf[lf - 1] === CR ? lf - 1 : lf;
+    const lf = text.indexOf('\n', pos);
+    if (lf < 0) return lenient; // an unfinished line: only acceptable when the head was cut
+    const lineEnd = lf > pos && text.charCodeAt(lf - 1) === CR ? lf - 1 : lf;
     if (lineEnd === pos) return true; // the empty line ending the head
-    if (!parseHeaderLine(buf, pos, lineEnd, out)) return lenient;
+    if (!parseHeaderLine(text, pos, lineEnd, out)) return lenient;
     pos = lf + 1;
   }
   return lenient;
 }
 
-function parseHeaderLine(buf: Buffer, start: number, end: number, out: HeaderField[]): boolean {
-  const first = buf[start] as number;
+function parseHeaderLine(text: string, start: number, end: number, out: HeaderField[]): boolean {
+  const first = text.charCodeAt(start);
   if (isOptionalWhitespace(first)) {
     const previous = out[out.length - 1];
     if (!previous) return false;
-    const [vs, ve] = trimmed(buf, start, end);
-    if (ve > vs) previous[1] = previous[1] ? `${previous[1]} ${latin1(buf, vs, ve)}` : latin1(buf, vs, ve);
+    const vs = trimStart(text, start, end);
+    const ve = trimEnd(text, vs, end);
+    if (ve > vs) previous[1] = previous[1] ? `${previous[1]} ${text.slice(vs, ve)}` : text.slice(vs, ve);
     return true;
   }
-  const colon = buf.indexOf(COLON, start);
+  const colon = text.indexOf(':', start);
   if (colon <= start || colon >= end) return false;
   // No whitespace between name and colon (RFC 9112 section 5.1): a smuggling vector, and a sign of garbage.
-  for (let i = start; i < colon; i++) if (!isTokenByte(buf[i] as number)) return false;
-  const [vs, ve] = trimmed(buf, colon + 1, end);
-  out.push([latin1(buf, start, colon).toLowerCase(), latin1(buf, vs, ve)]);
+  for (let i = start; i < colon; i++) if (!isTokenByte(text.charCodeAt(i))) return false;
+  const vs = trimStart(text, colon + 1, end);
+  const ve = trimEnd(text, vs, end);
+  out.push([internedHeaderName(text.slice(start, colon)), text.slice(vs, ve)]);
   return true;
 }
 
-function trimmed(buf: Buffer, start: number, end: number): [number, number] {
+function trimStart(text: string, start: number, end: number): number {
   let s = start;
+  while (s < end && isOptionalWhitespace(text.charCodeAt(s))) s++;
+  return s;
+}
+
+function trimEnd(text: string, start: number, end: number): number {
   let e = end;
-  while (s < e && isOptionalWhitespace(buf[s] as number)) s++;
-  while (e > s && isOptionalWhitespace(buf[e - 1] as number)) e--;
-  return [s, e];
+  while (e > start && isOptionalWhitespace(text.charCodeAt(e - 1))) e--;
+  return e;
+}
+
+/**
+ * Header names as sent -> lowercased, one shared string per distinct name.
+ * Names repeat on every message, and every later stage compares or looks
+ * them up (framing, redaction, trace context): a shared (internalised)
+ * string compares by identity and keeps its hash. Bounded, so a peer
+ * inventing names cannot grow it; past the bound names are lowercased afresh.
+ */
+const headerNames = new Map<string, string>();
+const MAX_INTERNED_NAMES = 1024;
+
+function internedHeaderName(raw: string): string {
+  const known = headerNames.get(raw);
+  if (known !== undefined) return known;
+  const lower = raw.toLowerCase();
+  if (headerNames.size < MAX_INTERNED_NAMES) headerNames.set(raw, internalised(lower));
+  return lower;
+}
+
+/** Methods likewise (a request line's method is any token here, so bounded too). */
+const methods = new Map<string, string>();
+const MAX_INTERNED_METHODS = 64;
+
+function internedMethod(text: string, end: number): string {
+  const raw = text.slice(0, end);
+  const known = methods.get(raw);
+  if (known !== undefined) return known;
+  if (methods.size < MAX_INTERNED_METHODS) methods.set(raw, internalised(raw));
+  return raw;
+}
+
+/** The same characters as a string V8 keeps in its string table (property keys are): one copy, hash cached. */
+function internalised(s: string): string {
+  const holder: Record<string, true> = { [s]: true };
+  return Object.keys(holder)[0] as string;
 }

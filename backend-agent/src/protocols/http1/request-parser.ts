@@ -5,7 +5,7 @@
 import { requestAfterMessage, requestBodyFraming } from './framing.js';
 import type { ParsedHead } from './head.js';
 import { Http1StreamParser, type HeadOutcome, type Http1StreamParserOptions } from './stream-parser.js';
-import { splitTarget } from './target.js';
+import { targetPath, targetQuery } from './target.js';
 import type { CallStamp } from './timed-window.js';
 import type { Http1Request } from './types.js';
 
@@ -28,17 +28,27 @@ export class Http1RequestParser extends Http1StreamParser<Http1Request, Http1Req
 
   protected beginMessage(head: ParsedHead, headerBytes: number, first: CallStamp, last: CallStamp): HeadOutcome<Http1Request> | undefined {
     if (head.kind !== 'request') return undefined;
-    const { path, query } = splitTarget(head.target);
+    const target = head.target;
+    // Every field written here, in one literal: one object shape for every request (no spread of a base object).
     const message: Http1Request = {
       kind: 'request',
       method: head.method,
-      target: head.target,
-      path,
-      query,
-      ...this.messageBase(head, headerBytes, first, last),
+      target,
+      path: targetPath(target),
+      query: targetQuery(target),
+      version: head.version,
+      headers: head.headers,
+      trailers: [],
+      headerBytes,
+      bodyBytes: 0,
+      chunked: false,
+      truncated: false,
+      firstByteNs: first.firstNs,
+      lastByteNs: last.lastNs,
+      tid: first.tid,
     };
     const after = requestAfterMessage(head.method, head);
-    this.options.onRequestHead?.({ method: head.method, target: head.target, firstByteNs: first.firstNs, awaitsUpgrade: after === 'await-upgrade' });
+    this.options.onRequestHead?.({ method: head.method, target, firstByteNs: first.firstNs, awaitsUpgrade: after === 'await-upgrade' });
     return { kind: 'message', message, framing: requestBodyFraming(head), after };
   }
 }

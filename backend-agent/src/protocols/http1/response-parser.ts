@@ -5,7 +5,7 @@
  * 1xx interim responses (100 Continue, 103 Early Hints) are folded into the
  * final response that follows them.
  */
-import { isInterimStatus, responseAfterMessage, responseBodyFraming } from './framing.js';
+import { UNTIL_RESYNC, isInterimStatus, responseAfterMessage, responseBodyFraming } from './framing.js';
 import type { ParsedHead } from './head.js';
 import { Http1StreamParser, type HeadOutcome, type Http1StreamParserOptions } from './stream-parser.js';
 import type { CallStamp } from './timed-window.js';
@@ -51,11 +51,21 @@ export class Http1ResponseParser extends Http1StreamParser<Http1Response, Http1R
     const answers = this.options.requestMethodFor?.({ statusCode: head.statusCode, firstByteNs: first.firstNs });
     const orphan = answers === NO_REQUEST;
     const method = orphan ? undefined : answers;
+    // Every field written here, in one literal: one object shape for every response (no spread of a base object).
     const message: Http1Response = {
       kind: 'response',
       statusCode: head.statusCode,
       reason: head.reason,
-      ...this.messageBase(head, headerBytes, first, last),
+      version: head.version,
+      headers: head.headers,
+      trailers: [],
+      headerBytes,
+      bodyBytes: 0,
+      chunked: false,
+      truncated: false,
+      firstByteNs: first.firstNs,
+      lastByteNs: last.lastNs,
+      tid: first.tid,
       // A copy per message: consumers own (and may change) what they are given.
       interimStatusCodes: this.interimStatusCodes.length === 0 ? [] : [...this.interimStatusCodes],
       interimBytes: this.interimBytes,
@@ -75,7 +85,7 @@ export class Http1ResponseParser extends Http1StreamParser<Http1Response, Http1R
       return {
         kind: 'message',
         message,
-        framing: framing.kind === 'until-close' ? { kind: 'until-resync' } : framing,
+        framing: framing.kind === 'until-close' ? UNTIL_RESYNC : framing,
         after: 'continue',
         framingGuessed: true,
       };

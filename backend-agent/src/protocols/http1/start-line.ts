@@ -41,8 +41,15 @@ export function findStartLine(
   from: number,
   maxLineBytes: number,
 ): StartLineCandidate | undefined {
-  const end = buf.length;
-  if (from >= end) return undefined;
+  if (from >= buf.length) return undefined;
+  // Nearly always the bytes start with the next message: then that line is the earliest, found without a search.
+  if (kind === 'request' ? isCompleteRequestLineAt(buf, from, maxLineBytes) : isCompleteStatusLineAt(buf, from)) return { index: from, complete: true };
+  return searchStartLine(kind, buf, from, maxLineBytes);
+}
+
+/** findStartLine without the check at `from` first: the same answer (tests compare them), by searching. */
+export function searchStartLine(kind: MessageKind, buf: Buffer, from: number, maxLineBytes: number): StartLineCandidate | undefined {
+  if (from >= buf.length) return undefined;
   const complete = kind === 'request' ? findCompleteRequestLine(buf, from, maxLineBytes) : findCompleteStatusLine(buf, from);
   if (complete >= 0) return { index: complete, complete: true };
   const partial = findPartialStartLine(kind, buf, from, maxLineBytes);
@@ -58,6 +65,36 @@ function findCompleteStatusLine(buf: Buffer, from: number): number {
     }
   }
   return -1;
+}
+
+/** What findCompleteStatusLine accepts, at `at` only. */
+function isCompleteStatusLineAt(buf: Buffer, at: number): boolean {
+  if (at + STATUS_PREFIX_LENGTH >= buf.length || !isStatusLinePrefix(buf, at, at + STATUS_PREFIX_LENGTH)) return false;
+  const after = buf[at + STATUS_PREFIX_LENGTH];
+  return after === SP || after === CR || after === LF;
+}
+
+/**
+ * What findCompleteRequestLine would return `at` for, read forwards: a known
+ * method exactly, SP, a target, SP, "HTTP/1.d", CR or LF, the method starting
+ * no more than maxLineBytes before the version. (A longer known method
+ * ending at the same SP would have to start before `at`, so the backward
+ * reading finds this one too.)
+ */
+function isCompleteRequestLineAt(buf: Buffer, at: number, maxLineBytes: number): boolean {
+  const end = buf.length;
+  let i = at;
+  while (i < end && i - at <= MAX_METHOD_LENGTH && isMethodByte(buf[i] as number)) i++;
+  if (i === at || i >= end || buf[i] !== SP || !isKnownMethod(buf, at, i)) return false;
+  const targetStart = ++i;
+  while (i < end && isTargetByte(buf[i] as number)) i++;
+  if (i === targetStart || i >= end || buf[i] !== SP) return false;
+  const versionAt = i + 1;
+  if (versionAt - at > maxLineBytes || versionAt + VERSION_LENGTH >= end) return false;
+  for (let k = 0; k < HTTP1_PREFIX.length; k++) if (buf[versionAt + k] !== HTTP1_PREFIX[k]) return false;
+  if (!isDigitByte(buf[versionAt + VERSION_LENGTH - 1] as number)) return false;
+  const t = buf[versionAt + VERSION_LENGTH];
+  return t === CR || t === LF;
 }
 
 /** buf[start, end) matches the beginning of "HTTP/1.d SP ddd" (end - start <= 12). */

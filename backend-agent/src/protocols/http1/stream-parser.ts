@@ -32,7 +32,7 @@ import { parseHead, type ParsedHead } from './head.js';
 import { findHeadEnd } from './head-end.js';
 import { findStartLine, type MessageKind } from './start-line.js';
 import { TimedWindow, heldFromOneCall, lastStampOf, type CallStamp, type HeldBytes } from './timed-window.js';
-import { emptyParserCounters, type HeaderField, type Http1Chunk, type Http1Message, type Http1MessageBase, type Http1ParserCounters } from './types.js';
+import { emptyParserCounters, type Http1Chunk, type Http1Message, type Http1ParserCounters } from './types.js';
 import { UpgradeHold, type HeldChunk } from './upgrade-hold.js';
 
 export const DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
@@ -163,22 +163,6 @@ export abstract class Http1StreamParser<M extends Http1Message, O extends Http1S
   /** Turns a parsed head into a message and its framing (or an interim response). */
   protected abstract beginMessage(head: ParsedHead, headerBytes: number, first: CallStamp, last: CallStamp): HeadOutcome<M> | undefined;
 
-  /** What every message starts as once its head is parsed: no body seen yet. */
-  protected messageBase(head: { version: string; headers: HeaderField[] }, headerBytes: number, first: CallStamp, last: CallStamp): Http1MessageBase {
-    return {
-      version: head.version,
-      headers: head.headers,
-      trailers: [],
-      headerBytes,
-      bodyBytes: 0,
-      chunked: false,
-      truncated: false,
-      firstByteNs: first.firstNs,
-      lastByteNs: last.lastNs,
-      tid: first.tid,
-    };
-  }
-
   // The public methods catch everything (no closure per call: push runs per captured syscall).
 
   /** Feeds one captured call's bytes, in stream order. */
@@ -260,7 +244,8 @@ export abstract class Http1StreamParser<M extends Http1Message, O extends Http1S
       skip = Number(overlap);
     }
     const captured = Math.min(payload.length, bytes);
-    const data = skip < captured ? payload.subarray(skip, captured) : EMPTY;
+    // The payload itself when all of it is new (nearly always): a subarray is an object per call.
+    const data = skip >= captured ? EMPTY : skip === 0 && captured === payload.length ? payload : payload.subarray(skip, captured);
     const missing = bytes - Math.max(skip, captured);
     this.callCapturedWhole = missing === 0;
     if (data.length > 0 && !this.consume(data, stamp, missing)) {

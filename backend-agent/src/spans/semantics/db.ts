@@ -8,13 +8,11 @@ import type { DbCall, ObservedExchange } from '../../model/exchange.js';
 import type { Attributes } from '../../model/span.js';
 import { MAX_ATTRIBUTE, type ProtocolSemantics } from './types.js';
 
-export function dbSemantics(ex: ObservedExchange): ProtocolSemantics {
+export function dbSemantics(ex: ObservedExchange, attributes: Attributes): ProtocolSemantics {
   const db = ex.db as DbCall;
-  const attributes: Attributes = {
-    'db.system.name': db.system,
-    'db.operation.name': db.operation,
-    'network.protocol.name': db.system,
-  };
+  attributes['db.system.name'] = db.system;
+  attributes['db.operation.name'] = db.operation;
+  attributes['network.protocol.name'] = db.system;
   if (db.queryText) attributes['db.query.text'] = db.queryText.slice(0, MAX_ATTRIBUTE * 4);
   if (db.namespace) attributes['db.namespace'] = db.namespace;
   if (db.collection) attributes['db.collection.name'] = db.collection;
@@ -24,10 +22,10 @@ export function dbSemantics(ex: ObservedExchange): ProtocolSemantics {
   // being the collection or, failing that, the namespace.
   const target = db.collection ?? db.namespace;
   const name = target ? `${db.operation} ${target}` : db.operation;
-  if (!ex.response) return { name, status: 'error', statusMessage: ex.incompleteReason ?? 'no response', attributes };
+  if (!ex.response) return { name, status: 'error', statusMessage: ex.incompleteReason ?? 'no response' };
   if (db.errorCode) {
     const message = db.errorMessage ? `${db.errorCode}: ${db.errorMessage}`.slice(0, MAX_ATTRIBUTE) : db.errorCode;
-    return { name, status: 'error', statusMessage: message, attributes };
+    return { name, status: 'error', statusMessage: message };
   }
-  return { name, status: 'unset', attributes };
+  return { name, status: 'unset' };
 }

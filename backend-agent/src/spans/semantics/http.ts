@@ -5,22 +5,21 @@
 import type { HeaderList, ObservedExchange } from '../../model/exchange.js';
 import type { Attributes, SpanStatus } from '../../model/span.js';
 import { operationName } from '../operation-name.js';
+import { setHeaderAttribute } from '../attribute-keys.js';
 import { MAX_ATTRIBUTE, type ProtocolSemantics, type SemanticsDeps } from './types.js';
 
-export function httpSemantics(ex: ObservedExchange, deps: SemanticsDeps): ProtocolSemantics {
+export function httpSemantics(ex: ObservedExchange, deps: SemanticsDeps, attributes: Attributes): ProtocolSemantics {
   const { connection: conn, request: req, response: res } = ex;
   const kind = conn.role;
   const query = req.query ? deps.redactQuery(req.query) : '';
   const urlPath = deps.redactPath(req.path);
-  const attributes: Attributes = {
-    'http.request.method': req.method,
-    'url.path': urlPath,
-    'url.scheme': conn.captureSource === 'tls' ? 'https' : 'http',
-    'network.protocol.name': 'http',
-    'network.protocol.version': req.version,
-    'http.request.body.size': req.bodyBytes,
-    'http.request.size': req.headerBytes + req.bodyBytes,
-  };
+  attributes['http.request.method'] = req.method;
+  attributes['url.path'] = urlPath;
+  attributes['url.scheme'] = conn.captureSource === 'tls' ? 'https' : 'http';
+  attributes['network.protocol.name'] = 'http';
+  attributes['network.protocol.version'] = req.version;
+  attributes['http.request.body.size'] = req.bodyBytes;
+  attributes['http.request.size'] = req.headerBytes + req.bodyBytes;
   if (query) attributes['url.query'] = query;
   const host = headerValue(req.headers, 'host') ?? headerValue(req.headers, ':authority');
   if (host) attributes['server.address'] = stripPort(host);
@@ -34,13 +33,29 @@ export function httpSemantics(ex: ObservedExchange, deps: SemanticsDeps): Protoc
   // Headers kept as attributes go through redaction first: the scheme of an
   // Authorization header is worth seeing, its credentials never are, and a
   // user recording a sensitive header by name still gets it redacted.
-  const recorded = deps.recordHeaders ?? [];
-  const kept = req.headers.filter(([n]) => n === 'authorization' || recorded.includes(n));
-  for (const [name, value] of kept.length ? deps.redactHeaders(kept) : kept) {
-    attributes[`http.request.header.${name}`] = value.slice(0, MAX_ATTRIBUTE);
+  const recorded = deps.recordHeaders;
+  const kept = keptHeaders(req.headers, recorded);
+  if (kept) {
+    for (const [name, value] of deps.redactHeaders(kept)) {
+      setHeaderAttribute(attributes, name, value.slice(0, MAX_ATTRIBUTE));
+    }
   }
+  const semantics: ProtocolSemantics = { name: operationName(req.method, urlPath), status: 'unset' };
+  if (res && res.statusCode < 400) return semantics; // the common case: no status object to build
   const { status, message } = httpStatus(kind, res?.statusCode, ex.incompleteReason);
-  return { name: operationName(req.method, urlPath), status, ...(message ? { statusMessage: message } : {}), attributes };
+  semantics.status = status;
+  if (message) semantics.statusMessage = message;
+  return semantics;
+}
+
+/** The request headers stored as attributes (Authorization and the recorded ones), or undefined when there are none. */
+function keptHeaders(headers: HeaderList, recorded: readonly string[] | undefined): HeaderList | undefined {
+  let kept: Array<readonly [string, string]> | undefined;
+  for (const header of headers) {
+    const name = header[0];
+    if (name === 'authorization' || (recorded !== undefined && recorded.includes(name))) (kept ??= []).push(header);
+  }
+  return kept;
 }
 
 /** OpenTelemetry HTTP semantics: 4xx is an error for the client, not for the server. */
@@ -56,7 +71,7 @@ export function httpStatus(
 }
 
 export function headerValue(headers: HeaderList, name: string): string | undefined {
-  for (const [n, v] of headers) if (n === name) return v;
+  for (const header of headers) if (header[0] === name) return header[1];
   return undefined;
 }
 

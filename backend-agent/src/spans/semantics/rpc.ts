@@ -18,13 +18,18 @@ export const GRPC_STATUS_NAMES = [
   'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
 ] as const;
 
-export function rpcSemantics(ex: ObservedExchange, deps: SemanticsDeps): ProtocolSemantics {
+export function rpcSemantics(ex: ObservedExchange, deps: SemanticsDeps, attributes: Attributes): ProtocolSemantics {
   const rpc = ex.rpc as RpcCall;
-  const base = httpSemantics(ex, deps);
-  const attributes: Attributes = { ...base.attributes, 'rpc.system': rpc.system, 'rpc.service': rpc.service, 'rpc.method': rpc.method };
+  // The HTTP/2 attributes first, then the RPC's (only the name and status are the RPC's own).
+  httpSemantics(ex, deps, attributes);
+  attributes['rpc.system'] = rpc.system;
+  attributes['rpc.service'] = rpc.service;
+  attributes['rpc.method'] = rpc.method;
   if (rpc.statusCode !== undefined) attributes['rpc.grpc.status_code'] = rpc.statusCode;
   const { status, message } = grpcStatus(ex.connection.role, rpc, ex.incompleteReason, ex.response?.statusCode);
-  return { name: `${rpc.service}/${rpc.method}`, status, ...(message ? { statusMessage: message } : {}), attributes };
+  const semantics: ProtocolSemantics = { name: `${rpc.service}/${rpc.method}`, status };
+  if (message) semantics.statusMessage = message;
+  return semantics;
 }
 
 function grpcStatus(

@@ -6,11 +6,15 @@
 import type { HeaderList, ObservedExchange } from '../../model/exchange.js';
 import type { Attributes, SpanStatus } from '../../model/span.js';
 
+/**
+ * The attributes are not part of it: a protocol writes them straight into
+ * the span's attribute object (after the span builder's first few, so their
+ * order is fixed), which saves building and copying a second object per span.
+ */
 export interface ProtocolSemantics {
   name: string;
   status: SpanStatus;
   statusMessage?: string;
-  attributes: Attributes;
 }
 
 /** Redaction the semantics of a protocol may need (URLs, headers, statements). */
@@ -21,6 +25,6 @@ export interface SemanticsDeps {
   recordHeaders?: readonly string[];
 }
 
-export type SemanticsOf = (ex: ObservedExchange, deps: SemanticsDeps) => ProtocolSemantics;
+export type SemanticsOf = (ex: ObservedExchange, deps: SemanticsDeps, attributes: Attributes) => ProtocolSemantics;
 
 export const MAX_ATTRIBUTE = 512;
