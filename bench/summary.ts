@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { IngestResult } from './ingest/run-ingest.js';
+import type { IngestResult, StageResult } from './ingest/run-ingest.js';
 import { fmtNum, markdownTable } from './lib/stats.js';
 
 interface QueryLatency {
@@ -38,17 +38,25 @@ function read<T>(name: string): T | undefined {
 const rows: string[][] = [];
 const verdict = (ok: boolean): string => (ok ? 'met' : '**missed**');
 
-const ingest = read<IngestResult>('ingest.json');
-const store = ingest?.stages.find((s) => s.stage === 'store');
-const pipeline = ingest?.stages.find((s) => s.stage === 'pipeline');
+// Older ingest.json files name the new-file stage `store` and have no warm one.
+type AnyStage = Omit<StageResult, 'stage'> & { stage: string };
+const ingest = read<Omit<IngestResult, 'stages'> & { stages: AnyStage[] }>('ingest.json');
+const stageOf = (...names: string[]): AnyStage | undefined => ingest?.stages.find((s) => names.includes(s.stage));
+// The target is checked against a store as a running agent has it (hundreds of
+// thousands of random-id spans, checkpoint paid); a new file flatters the store.
+const warm = stageOf('store-warm');
+const fresh = stageOf('store-fresh', 'store');
+const pipeline = stageOf('pipeline');
+const ingestTarget = '>= 50,000 HTTP exchanges/s per core into SQLite, no loss';
+const others = `new store file: ${fmtNum(fresh?.exchangesPerCpuSec.median ?? NaN)}; pipeline without store: ${fmtNum(pipeline?.exchangesPerCpuSec.median ?? NaN)}`;
 rows.push(
-  store
+  warm
     ? [
-        '>= 50,000 HTTP exchanges/s per core into SQLite, no loss',
-        `${fmtNum(store.exchangesPerCpuSec.median)}/CPU-s, lost ${store.lost} (pipeline without store: ${fmtNum(pipeline?.exchangesPerCpuSec.median ?? NaN)})`,
-        verdict(store.exchangesPerCpuSec.median >= 50_000 && store.lost === 0),
+        ingestTarget,
+        `${fmtNum(warm.exchangesPerCpuSec.median)}/CPU-s into a store of ${fmtNum(warm.storeSpansBefore?.min ?? NaN)}-${fmtNum(warm.storeSpansBefore?.max ?? NaN)} random-id spans, WAL checkpoint included, lost ${warm.lost} (${others})`,
+        verdict(warm.exchangesPerCpuSec.median >= 50_000 && warm.lost === 0),
       ]
-    : ['>= 50,000 HTTP exchanges/s per core into SQLite, no loss', 'not measured', 'unknown'],
+    : [ingestTarget, fresh ? `warm store not measured (${others})` : 'not measured', 'unknown'],
 );
 
 const query = read<QueryJson>('query.json');

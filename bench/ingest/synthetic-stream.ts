@@ -7,15 +7,25 @@
  * server read, server write, client read) over keep-alive connections that
  * are interleaved round-robin, which yields two exchanges (a client span and
  * a server span) per request.
+ *
+ * Header trace ids and parent ids are random, as real ones are, from a seed:
+ * the same seed gives the same stream. The seed also names the capture
+ * session (the loader pid in the HELLO record), so the ids the agent derives
+ * for header-less requests differ between streams of different seeds too.
  */
 import { encode } from '../../backend-agent/src/capture/framing.js';
 import type { Direction, Role, SocketTuple } from '../../backend-agent/src/model/events.js';
+import { randomIds, type IdSource } from './random-ids.js';
 
 export interface StreamShape {
   requests: number;
   connections: number;
   /** Share of requests that carry a W3C traceparent header, 0..1. */
   tracedShare?: number;
+  /** Seed of the header ids and of the capture session; a positive integer, default 1. */
+  seed?: number;
+  /** Wall-clock time of the stream's first event, Unix ms; default now. */
+  startUnixMs?: number;
 }
 
 export interface SyntheticStream {
@@ -24,6 +34,8 @@ export interface SyntheticStream {
   /** Exchanges the pipeline should produce: one per request per side. */
   expectedExchanges: number;
   dataEvents: number;
+  /** Time from the stream's first event to its last, µs. */
+  durationUs: number;
 }
 
 // Live pids (this process and its parent), so the pipeline's /proc lookups
@@ -34,14 +46,14 @@ const SERVER = { pid: process.ppid, comm: 'inventory' };
 const SERVER_PORT = 8080;
 const RESPONSE_BODY = JSON.stringify({ id: 0, sku: 'ABC-1234', inStock: true, quantity: 17, warehouse: 'eu-west' });
 
-function request(i: number, traced: boolean): string {
+function request(i: number, ids: IdSource | undefined): string {
   const lines = [
     `GET /api/items/${i % 5000}?fields=stock HTTP/1.1`,
     `Host: inventory:${SERVER_PORT}`,
     'User-Agent: checkout/2.3 node-fetch',
     'Accept: application/json',
   ];
-  if (traced) lines.push(`traceparent: 00-${hex(i, 32)}-${hex(i * 7 + 1, 16)}-01`);
+  if (ids) lines.push(`traceparent: 00-${ids.traceId()}-${ids.spanId()}-01`);
   lines.push(`X-Request-ID: req-${i}`);
   return `${lines.join('\r\n')}\r\n\r\n`;
 }
@@ -56,10 +68,6 @@ function response(): string {
   );
 }
 
-function hex(n: number, width: number): string {
-  return (n + 1).toString(16).padStart(width, '0').slice(-width);
-}
-
 interface Conn {
   clientId: bigint;
   serverId: bigint;
@@ -70,11 +78,20 @@ interface Conn {
 
 export function buildStream(shape: StreamShape): SyntheticStream {
   const tracedShare = shape.tracedShare ?? 0.5;
+  const seed = shape.seed ?? 1;
+  const ids = randomIds(seed);
   const parts: Buffer[] = [encode.preamble()];
-  let t = 1_000_000_000n;
+  const t0 = 1_000_000_000n;
+  let t = t0;
   const tick = (): bigint => (t += 20_000n); // 20 µs between syscalls
   parts.push(
-    encode.hello({ realtimeOffsetNs: BigInt(Date.now()) * 1_000_000n - t, loaderPid: 1, maxPayload: 4096, ncpus: 2, kernelRelease: 'synthetic' }),
+    encode.hello({
+      realtimeOffsetNs: BigInt(Math.round(shape.startUnixMs ?? Date.now())) * 1_000_000n - t,
+      loaderPid: seed,
+      maxPayload: 4096,
+      ncpus: 2,
+      kernelRelease: 'synthetic',
+    }),
   );
 
   const conns: Conn[] = [];
@@ -96,7 +113,7 @@ export function buildStream(shape: StreamShape): SyntheticStream {
   for (let i = 0; i < shape.requests; i++) {
     const conn = conns[i % conns.length]!;
     // Deterministic spread of traced requests, so runs are comparable.
-    const req = Buffer.from(request(i, (i * 2654435761) % 1000 < tracedShare * 1000));
+    const req = Buffer.from(request(i, (i * 2654435761) % 1000 < tracedShare * 1000 ? ids : undefined));
     parts.push(dataEvent(tick(), conn, conn.clientId, CLIENT, 'client', conn.client, 'egress', req));
     parts.push(dataEvent(tick(), conn, conn.serverId, SERVER, 'server', conn.server, 'ingress', req));
     parts.push(dataEvent(tick(), conn, conn.serverId, SERVER, 'server', conn.server, 'egress', res));
@@ -107,7 +124,13 @@ export function buildStream(shape: StreamShape): SyntheticStream {
     parts.push(connEvent(tick(), conn.clientId, CLIENT, 'client', 'close', conn.client, 'close'));
     parts.push(connEvent(tick(), conn.serverId, SERVER, 'server', 'close', conn.server, 'close'));
   }
-  return { bytes: Buffer.concat(parts), requests: shape.requests, expectedExchanges: 2 * shape.requests, dataEvents };
+  return {
+    bytes: Buffer.concat(parts),
+    requests: shape.requests,
+    expectedExchanges: 2 * shape.requests,
+    dataEvents,
+    durationUs: Number(t - t0) / 1000,
+  };
 }
 
 function connEvent(

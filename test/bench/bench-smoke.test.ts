@@ -45,17 +45,28 @@ test('the ingest bench in tiny mode reports non-zero rates for every stage and l
   assert.ok(result.events > result.requests * 4, 'four data events per request plus connection events');
   assert.deepEqual(
     result.stages.map((s) => s.stage),
-    ['decode', 'pipeline', 'store'],
+    ['decode', 'pipeline', 'store-fresh', 'store-warm'],
   );
   for (const s of result.stages) {
     assert.ok(s.exchangesPerSec.median > 0 && Number.isFinite(s.exchangesPerSec.median), `${s.stage} wall rate`);
     assert.ok(s.exchangesPerCpuSec.median > 0 && Number.isFinite(s.exchangesPerCpuSec.median), `${s.stage} per-core rate`);
     assert.equal(s.lost, 0, `${s.stage} lost exchanges`);
   }
-  const store = result.stages.find((s) => s.stage === 'store');
-  assert.equal(store?.spansStored, result.expectedExchanges, 'every exchange reached SQLite as a span');
-  // The human table is printed too.
-  assert.match(out, /\| store +\|/);
+  const fresh = result.stages.find((s) => s.stage === 'store-fresh');
+  const warm = result.stages.find((s) => s.stage === 'store-warm');
+  assert.ok(fresh && warm);
+  assert.equal(fresh.spansStored, result.expectedExchanges, 'every exchange reached SQLite as a span');
+  assert.equal(fresh.checkpointTimed, false);
+  assert.equal(fresh.storeSpansBefore?.max, 0, 'a new store file per run');
+  // Each warm run adds spans of its own (other random ids): nothing replaced, and the store was filled first.
+  assert.equal(warm.spansStored, result.expectedExchanges, 'every exchange of a warm run added a span');
+  assert.equal(warm.checkpointTimed, true);
+  assert.ok(warm.walFrames!.min > 0, 'the timed checkpoint had the run\'s pages to copy');
+  assert.ok(result.warmSpans > 0);
+  assert.ok(warm.storeSpansBefore!.min >= result.warmSpans, 'the warm store held the prefill before each measured run');
+  // The human table is printed too, with both store stages.
+  assert.match(out, /\| store-fresh +\|/);
+  assert.match(out, /\| store-warm +\|/);
 });
 
 test('overhead rows compare medians against the baseline and count both sides of each request', () => {
