@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/memory.ts [--quick|--tiny] [--cases 1000x2,10000x2,10000x1] [--rounds N] [--port P] [--node-flags "--max-semi-space-size=2"] [--json FILE]`
+ * `node --import tsx bench/memory.ts [--quick|--tiny] [--cases 1000x2,10000x2,10000x1] [--rounds N] [--port P] [--node-flags "--max-semi-space-size=2"] [--agent-args "--heap-growth 0"] [--json FILE]`
  *
  * Agent CPU and resident memory with N concurrent keep-alive connections
  * open. The real agent (backend-agent/bin, built dist) runs with
@@ -15,7 +15,8 @@
  * parsers, span writer and store the live path does.
  *
  * --node-flags passes V8/Node flags to the agent's node (not to this script),
- * to measure what a flag such as a smaller young generation does to RSS and CPU.
+ * to measure what a flag such as a smaller young generation does to RSS and CPU;
+ * --agent-args adds agent options (e.g. `--heap-growth 0`: V8's own heap sizing).
  * bench/memory-heap.ts breaks the per-connection part down.
  */
 import fs from 'node:fs';
@@ -40,6 +41,7 @@ const cases = (value('--cases') ?? (mode === 'tiny' ? '100x2' : '1000x2,10000x2,
 const rounds = Number(value('--rounds') ?? (mode === 'full' ? 5 : 2));
 const port = Number(value('--port') ?? 19545);
 const nodeFlags = (value('--node-flags') ?? '').split(' ').filter(Boolean);
+const agentArgs = (value('--agent-args') ?? '').split(' ').filter(Boolean);
 const AGENT_BIN = path.join(REPO, 'backend-agent', 'bin', 'wiretrace-agent.js');
 
 export interface MemoryResult {
@@ -71,7 +73,7 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
   const fifo = path.join(dir, 'capture.fifo');
   execFileSync('mkfifo', [fifo]);
   const url = `http://127.0.0.1:${port}`;
-  const agent = startChild('node', [...nodeFlags, AGENT_BIN, '--capture-pipe', fifo, '--db', path.join(dir, 'spans.db'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { cwd: REPO });
+  const agent = startChild('node', [...nodeFlags, AGENT_BIN, '--capture-pipe', fifo, '--db', path.join(dir, 'spans.db'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...agentArgs], { cwd: REPO });
   const health = async (): Promise<AgentHealth> => (await (await fetch(`${url}/api/health`)).json()) as AgentHealth;
   try {
     await waitUntil('agent API', async () => {
@@ -147,7 +149,7 @@ async function runOne(connections: number, sides: number): Promise<MemoryResult>
 }
 
 process.on('SIGINT', () => void stopAll().finally(() => process.exit(130)));
-console.log(`\nAgent memory and CPU with N keep-alive connections open (real agent${nodeFlags.length ? ` with ${nodeFlags.join(' ')}` : ''}, --capture-pipe, synthetic loader stream; ${rounds} request(s) per connection)`);
+console.log(`\nAgent memory and CPU with N keep-alive connections open (real agent${nodeFlags.length ? ` with ${nodeFlags.join(' ')}` : ''}${agentArgs.length ? `, agent ${agentArgs.join(' ')}` : ''}, --capture-pipe, synthetic loader stream; ${rounds} request(s) per connection)`);
 const results: MemoryResult[] = [];
 try {
   for (const c of cases) results.push(await runOne(c.connections, c.sides));
@@ -161,5 +163,5 @@ console.log(
   ),
 );
 const json = value('--json');
-if (json) fs.writeFileSync(json, `${JSON.stringify({ mode, rounds, nodeFlags, results }, null, 2)}\n`);
-console.log(`MEMORY_JSON ${JSON.stringify({ mode, rounds, nodeFlags, results })}`);
+if (json) fs.writeFileSync(json, `${JSON.stringify({ mode, rounds, nodeFlags, agentArgs, results }, null, 2)}\n`);
+console.log(`MEMORY_JSON ${JSON.stringify({ mode, rounds, nodeFlags, agentArgs, results })}`);

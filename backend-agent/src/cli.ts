@@ -8,6 +8,7 @@ import { ConfigError, helpText, parseConfig } from './config.js';
 import { startAgent, AgentStartError } from './agent.js';
 import { createLogger } from './util/log.js';
 import { applyNice } from './capture/priority.js';
+import { HeapGrowth } from './heap-growth.js';
 import { AGENT_VERSION } from './version.js';
 
 function fail(message: string, code = 2): never {
@@ -32,6 +33,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger(parsed.config.logLevel);
+  // Before anything is ingested, so every full GC sizes the heap by it.
+  log.debug('heap growth', { ...new HeapGrowth(parsed.config.heapGrowthPercent).start() });
   // Before the agent starts its workers and the loader: they inherit it.
   applyNice(parsed.config.nice, log);
   let agent;

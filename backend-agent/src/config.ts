@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SamplingPolicyConfig, ServiceSampling } from './sampling/policy.js';
 import { RedactPatternError, compileRedactPattern, type RedactionConfig } from './context/redact.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT } from './heap-growth.js';
 
 export interface CaptureFilters {
   pids: number[];
@@ -49,6 +50,8 @@ export interface AgentConfig {
   traceWindowMs: number;
   /** Scheduling niceness of the agent and its loader, 0..19: higher yields more CPU to the traced workloads. */
   nice: number;
+  /** V8 old-generation growth past its live size before a full GC, above a 64 MiB floor, percent; 0 leaves V8's own sizing (heap-growth.ts). */
+  heapGrowthPercent: number;
 }
 
 export interface OtlpConfig {
@@ -107,6 +110,7 @@ const FLAGS: FlagSpec[] = [
   { flag: 'sample-service', env: 'WIRETRACE_SAMPLE_SERVICES', arg: 'NAME=RATE[:DURATION]', help: 'rate (and slow threshold) for traces this service starts (repeatable)', repeatable: true },
   { flag: 'trace-window', env: 'WIRETRACE_TRACE_WINDOW', arg: 'DURATION', help: 'how long spans wait for the rest of their trace when sampling or exporting, 100ms..60s (default 2s)' },
   { flag: 'nice', env: 'WIRETRACE_NICE', arg: 'N', help: 'scheduling niceness of the agent and its loader, 0..19 (default 0); higher yields CPU to the traced services, at saturation at the price of kernel drops' },
+  { flag: 'heap-growth', env: 'WIRETRACE_HEAP_GROWTH', arg: 'PERCENT', help: 'how far the JS heap may grow past its live size before a full GC once above 64 MiB, 0..300 (default 40; 0: V8\'s own sizing, up to 300); lower holds less memory after ingest bursts for more GC CPU' },
   { flag: 'log-level', env: 'WIRETRACE_LOG_LEVEL', arg: 'LEVEL', help: 'debug, info, warn or error (default info)' },
   { flag: 'host-name', env: 'WIRETRACE_HOST_NAME', arg: 'NAME', help: "this node's name on spans (default the host name; in Kubernetes the node name)" },
 ];
@@ -195,6 +199,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     redaction: parseRedaction(get, one),
     traceWindowMs: parseShortDurationMs('trace-window', one('trace-window') ?? '2s', 100, 60_000),
     nice: parseIntIn('nice', one('nice') ?? '0', 0, 19),
+    heapGrowthPercent: parseIntIn('heap-growth', one('heap-growth') ?? String(DEFAULT_HEAP_GROWTH_PERCENT), 0, 300),
   };
   const otlpEndpoint = one('otlp-endpoint');
   if (otlpEndpoint !== undefined) {

@@ -94,3 +94,14 @@ test('--nice sets the scheduling niceness of agent and loader: 0..19, env twin, 
   assert.throws(() => parseConfig(['--nice', '-1'], {}), /--nice must be a whole number/);
   assert.match(helpText(), /--nice N/);
 });
+
+test('--heap-growth sets how far the JS heap may grow past its live size: 0..300, env twin, default 40', () => {
+  assert.equal(run([]).heapGrowthPercent, 40);
+  assert.equal(run(['--heap-growth', '0']).heapGrowthPercent, 0);
+  assert.equal(run(['--heap-growth=100']).heapGrowthPercent, 100);
+  assert.equal(run([], { WIRETRACE_HEAP_GROWTH: '25' }).heapGrowthPercent, 25);
+  assert.equal(run(['--heap-growth', '75'], { WIRETRACE_HEAP_GROWTH: '25' }).heapGrowthPercent, 75);
+  assert.throws(() => parseConfig(['--heap-growth', '301'], {}), /--heap-growth must be between 0 and 300/);
+  assert.throws(() => parseConfig(['--heap-growth', '50%'], {}), /--heap-growth must be a whole number/);
+  assert.match(helpText(), /--heap-growth PERCENT/);
+});
