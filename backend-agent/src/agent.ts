@@ -51,6 +51,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     store = openStore({
       path: config.dbPath,
       retention: { maxAgeMs: config.retentionMaxAgeMs, maxSizeBytes: config.retentionMaxSizeBytes },
+      // Some migrations rewrite every row: a big store's take minutes, and the API waits for them.
+      onMigration: (m) => log.info('migrating the span store', { path: config.dbPath, toVersion: m.version, change: m.description }),
     });
   } catch (err) {
     if (err instanceof StoreOpenError) throw new AgentStartError(err.message);
