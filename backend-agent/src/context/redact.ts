@@ -9,6 +9,7 @@
 
 import type { HeaderList } from './headers.js';
 import type { ObservedExchange } from '../model/exchange.js';
+import { MAX_CACHED_KEY_LENGTH, ownString } from '../util/own-string.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -278,7 +279,9 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     const name = rawName.toLowerCase();
     // The always-redacted headers stay redacted whatever the allow list says.
     const sensitive = alwaysHeaders.has(name) || extraHeaders.has(name) || (builtin && !allowHeaders.has(name) && isBuiltinSensitiveHeader(name));
-    if (headerDecisions.size < MAX_REMEMBERED_HEADER_NAMES) headerDecisions.set(rawName, sensitive);
+    if (headerDecisions.size < MAX_REMEMBERED_HEADER_NAMES && rawName.length <= MAX_CACHED_KEY_LENGTH) {
+      headerDecisions.set(ownString(rawName), sensitive);
+    }
     return sensitive;
   }
 
@@ -301,7 +304,9 @@ export function createRedactor(config: RedactionConfig = {}): Redactor {
     if (known !== undefined) return known;
     const key = decodeAsciiPercent(rawKey).toLowerCase();
     const sensitive = isSensitiveDecodedKey(key) || isSensitiveDecodedKey(lastBracketSegment(key));
-    if (queryKeyDecisions.size < MAX_REMEMBERED_QUERY_KEYS) queryKeyDecisions.set(rawKey, sensitive);
+    if (queryKeyDecisions.size < MAX_REMEMBERED_QUERY_KEYS && rawKey.length <= MAX_CACHED_KEY_LENGTH) {
+      queryKeyDecisions.set(ownString(rawKey), sensitive);
+    }
     return sensitive;
   }
 

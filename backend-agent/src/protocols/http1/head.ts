@@ -7,6 +7,7 @@ import { CR, SP, isDigitByte, isOptionalWhitespace, isTokenByte, latin1 } from '
 import { describeFraming, type FramingHeaders } from './framing.js';
 import type { MessageKind } from './start-line.js';
 import type { HeaderField } from './types.js';
+import { MAX_CACHED_KEY_LENGTH, ownString } from '../../util/own-string.js';
 
 export interface ParsedRequestHead extends FramingHeaders {
   kind: 'request';
@@ -48,8 +49,37 @@ export function parseHead(kind: MessageKind, buf: Buffer, start: number, end: nu
   const startLineEnd = firstLf > 0 && text.charCodeAt(firstLf - 1) === CR ? firstLf - 1 : firstLf;
   const headers: HeaderField[] = [];
   if (firstLf < length && !parseHeaderLines(text, firstLf + 1, headers, lenient)) return undefined;
-  if (kind === 'request') return parseRequestLine(text, startLineEnd, headers);
-  return parseStatusLine(text, startLineEnd, headers);
+  const head = kind === 'request' ? parseRequestLine(text, startLineEnd, headers) : parseStatusLine(text, startLineEnd, headers);
+  if (head && length > SHARED_HEAD_MAX) ownFields(head);
+  return head;
+}
+
+/**
+ * Fields cut from `text` keep all of it alive for as long as any of them
+ * lives (util/own-string.ts), and some outlive the parser: span attributes,
+ * ids and rows waiting for their batch. Up to this size a kept field may pin
+ * its head (about what the field strings themselves cost); a bigger head (one
+ * assembled from many reads can reach 64 KiB) gets its fields copied out, at
+ * one native copy per field, as every field cost before the head was decoded
+ * whole.
+ */
+const SHARED_HEAD_MAX = 1024;
+
+function ownFields(head: ParsedHead): void {
+  if (head.kind === 'request') {
+    head.method = ownString(head.method);
+    head.target = ownString(head.target);
+  } else {
+    head.reason = ownString(head.reason);
+  }
+  ownHeaders(head.headers);
+}
+
+function ownHeaders(headers: HeaderField[]): void {
+  for (const field of headers) {
+    field[0] = ownString(field[0]);
+    field[1] = ownString(field[1]);
+  }
 }
 
 function parseRequestLine(text: string, end: number, headers: HeaderField[]): ParsedRequestHead | undefined {
@@ -103,6 +133,7 @@ function parseStatusLine(text: string, end: number, headers: HeaderField[]): Par
 export function parseFieldLines(buf: Buffer, start: number, end: number): HeaderField[] {
   const fields: HeaderField[] = [];
   parseHeaderLines(latin1(buf, start, end), 0, fields, true);
+  if (end - start > SHARED_HEAD_MAX) ownHeaders(fields);
   return fields;
 }
 
@@ -183,7 +214,8 @@ function internedHeaderName(raw: string): string {
   const known = headerNames.get(raw);
   if (known !== undefined) return known;
   const lower = raw.toLowerCase();
-  if (headerNames.size < MAX_INTERNED_NAMES) headerNames.set(raw, internalised(lower));
+  // The key is a copy: `raw` is cut from a head and would keep the whole head alive in this module-wide map.
+  if (headerNames.size < MAX_INTERNED_NAMES && raw.length <= MAX_CACHED_KEY_LENGTH) headerNames.set(ownString(raw), internalised(lower));
   return lower;
 }
 
@@ -195,7 +227,10 @@ function internedMethod(text: string, end: number): string {
   const raw = text.slice(0, end);
   const known = methods.get(raw);
   if (known !== undefined) return known;
-  if (methods.size < MAX_INTERNED_METHODS) methods.set(raw, internalised(raw));
+  if (methods.size < MAX_INTERNED_METHODS && raw.length <= MAX_CACHED_KEY_LENGTH) {
+    const own = internalised(ownString(raw));
+    methods.set(own, own);
+  }
   return raw;
 }
 
