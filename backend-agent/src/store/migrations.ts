@@ -13,6 +13,14 @@ export interface Migration {
   /** Schema version after this migration; versions are 1, 2, 3... with no gaps. */
   version: number;
   description: string;
+  /**
+   * Work done before `up`'s transaction, committing as it goes: a migration
+   * that rewrites every row would otherwise hold the whole rewrite in the
+   * write-ahead log (as much free disk as the store, else it cannot finish
+   * and the store cannot be opened). It must be safe to run again after a
+   * crash part way; `up` then finishes the job.
+   */
+  before?(db: Database.Database): void;
   up(db: Database.Database): void;
 }
 
@@ -63,6 +71,7 @@ export function runMigrations(
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     onApply?.(migration);
+    migration.before?.(db);
     db.transaction(() => {
       migration.up(db);
       // PRAGMA takes no bound parameters; the value is an integer from our own

@@ -203,33 +203,58 @@ CREATE TABLE edge_protocols (
  * a store of a few hundred thousand spans spent more on that index than on
  * everything else. The identity columns stay (the writer compares them before
  * replacing a row, search filters use them); trace lookups read the new index
- * by trace_key and check trace_id. Existing rows get their keys here, in id
- * order and bounded pages, before the unique index is built (one sort).
+ * by trace_key and check trace_id. Existing rows get their keys before the
+ * migration's transaction, in committed batches of IDENTITY_KEY_PAGE rows (the
+ * rewrite touches every table page: in one transaction its write-ahead log
+ * grew as large as the store, and a disk without that much free space could
+ * neither finish it nor open the store); a crash part way leaves rows with
+ * and without keys, and the next start fills the rest. The transaction then
+ * swaps the indexes: the unique index is built with one sort.
  * The key columns are nullable only so they can be added to a filled table;
  * every writer sets them.
  */
 const IDENTITY_KEY_PAGE = 20_000;
 
-function identityKeys(db: Database.Database): void {
-  db.exec(`
-    ALTER TABLE spans ADD COLUMN trace_key INTEGER;
-    ALTER TABLE spans ADD COLUMN span_key INTEGER;
-    DROP INDEX spans_identity;
-  `);
+function addIdentityKeyColumns(db: Database.Database): void {
+  const columns = new Set(db.prepare<[], string>("SELECT name FROM pragma_table_info('spans')").pluck().all());
+  db.transaction(() => {
+    if (!columns.has('trace_key')) db.exec('ALTER TABLE spans ADD COLUMN trace_key INTEGER');
+    if (!columns.has('span_key')) db.exec('ALTER TABLE spans ADD COLUMN span_key INTEGER');
+  })();
+}
+
+/** Keys for every row still without them; each page of rows commits on its own when called outside a transaction. */
+function fillIdentityKeys(db: Database.Database): void {
   const page = db.prepare<[number, number], IdentityRow>(
-    `SELECT id, trace_id, span_id, kind, host, pid, connection_id, exchange_index FROM spans WHERE id > ? ORDER BY id LIMIT ?`,
+    `SELECT id, trace_id, span_id, kind, host, pid, connection_id, exchange_index
+       FROM spans WHERE id > ? AND trace_key IS NULL ORDER BY id LIMIT ?`,
   );
   const set = db.prepare<[number, number, number]>('UPDATE spans SET trace_key = ?, span_key = ? WHERE id = ?');
-  for (let after = 0; ; ) {
-    const rows = page.all(after, IDENTITY_KEY_PAGE);
-    if (rows.length === 0) break;
+  const fill = db.transaction((rows: IdentityRow[]) => {
     for (const r of rows) {
       set.run(traceKey(r.trace_id), spanKey(r.span_id, r.kind, r.host, r.pid, r.connection_id, r.exchange_index), r.id);
     }
+  });
+  for (let after = 0; ; ) {
+    const rows = page.all(after, IDENTITY_KEY_PAGE);
+    if (rows.length === 0) break;
+    fill(rows);
     after = rows[rows.length - 1]!.id;
   }
+}
+
+function prepareIdentityKeys(db: Database.Database): void {
+  addIdentityKeyColumns(db);
+  fillIdentityKeys(db);
+}
+
+function identityKeys(db: Database.Database): void {
+  db.exec('DROP INDEX spans_identity');
   separateCollidingKeys(db);
   db.exec('CREATE UNIQUE INDEX spans_identity ON spans (trace_key, span_key)');
+  // before() filled every row and nothing wrote since; a row without keys would be invisible to trace reads.
+  const missing = db.prepare<[], number>('SELECT count(*) FROM spans INDEXED BY spans_identity WHERE trace_key IS NULL').pluck().get()!;
+  if (missing > 0) throw new Error(`schema v8: ${missing} spans have no identity keys; the migration is rolled back and retried at the next start`);
 }
 
 interface IdentityRow {
@@ -311,6 +336,7 @@ export const SCHEMA_MIGRATIONS: readonly Migration[] = [
   {
     version: 8,
     description: 'span identity index on two integer keys (trace_key, span_key) instead of seven text columns',
+    before: prepareIdentityKeys,
     up: identityKeys,
   },
 ];

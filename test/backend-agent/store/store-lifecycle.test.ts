@@ -211,6 +211,44 @@ describe('schema migrations', () => {
     }
   });
 
+  test('a v8 migration stopped part way (some rows with keys, no new index) finishes at the next start', () => {
+    const file = tempStorePath();
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 7), file);
+    const v7Columns = SPAN_COLUMNS.filter((c) => c !== 'trace_key' && c !== 'span_key');
+    const insert = db.prepare(`INSERT INTO spans (${v7Columns.join(', ')}) VALUES (${v7Columns.map((c) => `@${c}`).join(', ')})`);
+    const old = [1, 2, 3].map((i) => makeSpan({ traceId: traceIdOf(i), service: 'legacy', name: `GET /${i}`, startTimeUs: T0_US + i }));
+    for (const span of old) {
+      const { trace_key: _t, span_key: _s, ...v7Row } = spanToRow(span);
+      insert.run(v7Row);
+    }
+    db.prepare("UPDATE counters SET value = 3 WHERE name = 'spans'").run();
+    // What a crash during the committed batches leaves: the key columns, the first row's keys, still version 7.
+    db.exec('ALTER TABLE spans ADD COLUMN trace_key INTEGER; ALTER TABLE spans ADD COLUMN span_key INTEGER');
+    const first = spanToRow(old[0]!);
+    db.prepare('UPDATE spans SET trace_key = ?, span_key = ? WHERE trace_id = ?').run(first.trace_key, first.span_key, first.trace_id);
+    assert.equal(schemaVersion(db), 7);
+    db.close();
+
+    const store = openStore({ path: file, retention: {} });
+    try {
+      for (const [i, span] of old.entries()) assert.deepEqual(store.getTrace(traceIdOf(i + 1)), [span]);
+      store.insertSpans([{ ...old[0]!, name: 'GET /1 again' }]);
+      assert.equal(store.stats().spanCount, 3, 'a replayed copy of a row keyed before the crash replaces it');
+    } finally {
+      store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      assert.equal(schemaVersion(after), 8);
+      assert.equal(after.prepare('SELECT count(*) FROM spans WHERE trace_key IS NULL OR span_key IS NULL').pluck().get(), 0);
+    } finally {
+      after.close();
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
   test('a read-only open of an older schema asks for a read-write open instead of migrating', () => {
     const file = tempStorePath();
     const db = new Database(file);
