@@ -7,10 +7,26 @@ import { openStore, StoreOpenError, StoreWriteError } from '../../../backend-age
 import { runMigrations, schemaVersion, type Migration } from '../../../backend-agent/src/store/migrations.js';
 import { SCHEMA_MIGRATIONS } from '../../../backend-agent/src/store/schema.js';
 import { spanToRow, SPAN_COLUMNS } from '../../../backend-agent/src/store/span-row.js';
+import type { Span } from '../../../backend-agent/src/model/span.js';
 import { T0_US, makeSpan, traceIdOf } from '../fixtures/spans.js';
 import { openTempStore, removeStoreDir, tempDir, tempStorePath } from '../fixtures/temp-store.js';
 
 const LATEST = SCHEMA_MIGRATIONS.length;
+
+/** A store at schema v7 (before the identity keys) holding `spans`; the caller closes it. */
+function writeV7Store(file: string, spans: readonly Span[]): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 7), file);
+  const v7Columns = SPAN_COLUMNS.filter((c) => c !== 'trace_key' && c !== 'span_key');
+  const insert = db.prepare(`INSERT INTO spans (${v7Columns.join(', ')}) VALUES (${v7Columns.map((c) => `@${c}`).join(', ')})`);
+  for (const span of spans) {
+    const { trace_key: _t, span_key: _s, ...v7Row } = spanToRow(span);
+    insert.run(v7Row);
+  }
+  db.prepare("UPDATE counters SET value = ? WHERE name = 'spans'").run(spans.length);
+  return db;
+}
 
 describe('opening the store', () => {
   // synchronous=NORMAL and the busy timeout are per connection, so only the persistent settings are checked here.
@@ -167,22 +183,12 @@ describe('schema migrations', () => {
 
   test('a version 7 database gets its identity keys (v8): traces, replacements and new spans work as before', () => {
     const file = tempStorePath();
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 7), file);
-    const v7Columns = SPAN_COLUMNS.filter((c) => c !== 'trace_key' && c !== 'span_key');
-    const insert = db.prepare(`INSERT INTO spans (${v7Columns.join(', ')}) VALUES (${v7Columns.map((c) => `@${c}`).join(', ')})`);
     const old = [
       makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /a', startTimeUs: T0_US }),
       makeSpan({ traceId: traceIdOf(1), service: 'legacy', name: 'GET /a', kind: 'client', startTimeUs: T0_US + 5 }),
       makeSpan({ traceId: traceIdOf(2), service: 'legacy', name: 'GET /b', startTimeUs: T0_US + 9 }),
     ];
-    for (const span of old) {
-      const { trace_key: _t, span_key: _s, ...v7Row } = spanToRow(span);
-      insert.run(v7Row);
-    }
-    db.prepare("UPDATE counters SET value = 3 WHERE name = 'spans'").run();
-    db.close();
+    writeV7Store(file, old).close();
 
     const announced: number[] = [];
     const store = openStore({ path: file, retention: {}, onMigration: (m) => announced.push(m.version) });
@@ -213,17 +219,8 @@ describe('schema migrations', () => {
 
   test('a v8 migration stopped part way (some rows with keys, no new index) finishes at the next start', () => {
     const file = tempStorePath();
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    runMigrations(db, SCHEMA_MIGRATIONS.slice(0, 7), file);
-    const v7Columns = SPAN_COLUMNS.filter((c) => c !== 'trace_key' && c !== 'span_key');
-    const insert = db.prepare(`INSERT INTO spans (${v7Columns.join(', ')}) VALUES (${v7Columns.map((c) => `@${c}`).join(', ')})`);
     const old = [1, 2, 3].map((i) => makeSpan({ traceId: traceIdOf(i), service: 'legacy', name: `GET /${i}`, startTimeUs: T0_US + i }));
-    for (const span of old) {
-      const { trace_key: _t, span_key: _s, ...v7Row } = spanToRow(span);
-      insert.run(v7Row);
-    }
-    db.prepare("UPDATE counters SET value = 3 WHERE name = 'spans'").run();
+    const db = writeV7Store(file, old);
     // What a crash during the committed batches leaves: the key columns, the first row's keys, still version 7.
     db.exec('ALTER TABLE spans ADD COLUMN trace_key INTEGER; ALTER TABLE spans ADD COLUMN span_key INTEGER');
     const first = spanToRow(old[0]!);
