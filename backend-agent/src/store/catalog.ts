@@ -30,15 +30,28 @@ export interface CatalogRow {
 const MINUTE_US = 60_000_000;
 
 /**
- * Map keys for (service, name, kind) and (minute, parent, child): length
- * prefixes make them collision-free whatever the names contain, and are
- * cheaper than JSON.stringify on the per-span path.
+ * A map keyed by three values, as maps of maps: collision-free whatever the
+ * names contain, and the per-span lookup builds no key string (joining the
+ * three cost more than the lookups).
  */
-function operationKey(service: string, name: string, kind: string): string {
-  return `${service.length}:${service}${name.length}:${name}${kind}`;
-}
-function edgeKey(minute: number, parent: string, child: string): string {
-  return `${minute}:${parent.length}:${parent}${child}`;
+class Map3<A, B, C, V> {
+  private readonly root = new Map<A, Map<B, Map<C, V>>>();
+
+  get(a: A, b: B, c: C): V | undefined {
+    return this.root.get(a)?.get(b)?.get(c);
+  }
+
+  set(a: A, b: B, c: C, value: V): void {
+    let byB = this.root.get(a);
+    if (!byB) this.root.set(a, (byB = new Map()));
+    let byC = byB.get(b);
+    if (!byC) byB.set(b, (byC = new Map()));
+    byC.set(c, value);
+  }
+
+  *values(): IterableIterator<V> {
+    for (const byB of this.root.values()) for (const byC of byB.values()) yield* byC.values();
+  }
 }
 
 export function minuteOf(startUs: number): number {
@@ -126,10 +139,10 @@ export class CatalogStatements {
 /** What one batch (or one retention pass) changes in the derived tables. */
 export class CatalogDelta {
   private spans = 0;
-  private readonly operations = new Map<string, OperationSeen>();
-  private readonly renamedAway = new Map<string, { service: string; name: string; kind: string }>();
-  private readonly edges = new Map<string, EdgeDelta>();
-  private readonly protocols = new Map<string, { parent: string; child: string; protocol: string; lastSeenUs: number }>();
+  private readonly operations = new Map3<string, string, string, OperationSeen>();
+  private readonly renamedAway = new Map3<string, string, string, { service: string; name: string; kind: string }>();
+  private readonly edges = new Map3<number, string, string, EdgeDelta>();
+  private readonly protocols = new Map3<string, string, string, { parent: string; child: string; protocol: string; lastSeenUs: number }>();
 
   /** A new span. */
   added(row: CatalogRow, protocol?: string): void {
@@ -146,7 +159,7 @@ export class CatalogDelta {
     this.seen(after);
     if (protocol) this.protocolSeen(after, protocol);
     if (before.service !== after.service || before.name !== after.name) {
-      this.renamedAway.set(operationKey(before.service, before.name, before.kind), {
+      this.renamedAway.set(before.service, before.name, before.kind, {
         service: before.service,
         name: before.name,
         kind: before.kind,
@@ -175,7 +188,7 @@ export class CatalogDelta {
     for (const e of this.edges.values()) applyEdge(st, e);
     for (const p of this.protocols.values()) st.upsertEdgeProtocol.run(p.parent, p.child, p.protocol, p.lastSeenUs);
     for (const op of this.renamedAway.values()) {
-      if (this.operations.has(operationKey(op.service, op.name, op.kind))) continue;
+      if (this.operations.get(op.service, op.name, op.kind)) continue;
       st.dropOperationIfUnused.run(op.service, op.name, op.kind, op.service, op.name, op.kind);
     }
   }
@@ -184,16 +197,14 @@ export class CatalogDelta {
   private protocolSeen(row: CatalogRow, protocol: string): void {
     const parent = row.kind === 'client' ? row.service : row.peer_service;
     const child = row.kind === 'client' ? row.peer_service : row.service;
-    const key = `${edgeKey(0, parent, child)}${protocol}`;
-    const p = this.protocols.get(key);
-    if (!p) this.protocols.set(key, { parent, child, protocol, lastSeenUs: row.start_us });
+    const p = this.protocols.get(parent, child, protocol);
+    if (!p) this.protocols.set(parent, child, protocol, { parent, child, protocol, lastSeenUs: row.start_us });
     else if (row.start_us > p.lastSeenUs) p.lastSeenUs = row.start_us;
   }
 
   private seen(row: CatalogRow): void {
-    const key = operationKey(row.service, row.name, row.kind);
-    const op = this.operations.get(key);
-    if (!op) this.operations.set(key, { service: row.service, name: row.name, kind: row.kind, lastSeenUs: row.start_us });
+    const op = this.operations.get(row.service, row.name, row.kind);
+    if (!op) this.operations.set(row.service, row.name, row.kind, { service: row.service, name: row.name, kind: row.kind, lastSeenUs: row.start_us });
     else if (row.start_us > op.lastSeenUs) op.lastSeenUs = row.start_us;
   }
 
@@ -205,11 +216,10 @@ export class CatalogDelta {
     const parent = row.kind === 'client' ? row.service : row.peer_service;
     const child = row.kind === 'client' ? row.peer_service : row.service;
     const minute = minuteOf(row.start_us);
-    const key = edgeKey(minute, parent, child);
-    let e = this.edges.get(key);
+    let e = this.edges.get(minute, parent, child);
     if (!e) {
       e = { minute, parent, child, spans: 0, calls: 0, errors: 0, requestBytes: 0, responseBytes: 0, client: new LatencyHistogram(), server: new LatencyHistogram() };
-      this.edges.set(key, e);
+      this.edges.set(minute, parent, child, e);
     }
     e.spans += sign;
     (row.kind === 'client' ? e.client : e.server).add(row.duration_ns, sign);

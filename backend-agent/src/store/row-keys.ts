@@ -27,20 +27,47 @@ const HIGH = 2 ** 21;
  * (sequential ids) spread over the whole range.
  */
 export function key52(text: string, seed: number): number {
-  let a = (0x243f6a88 ^ seed) | 0;
-  let b = (0x85a308d3 + seed) | 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x5bd1e995);
-    a ^= a >>> 15;
-    b = Math.imul(b ^ c, 0x27d4eb2d);
-    b ^= b >>> 13;
+  const h = new KeyHash(seed);
+  h.add(text);
+  return h.finish();
+}
+
+/**
+ * key52 fed piece by piece: the key of pieces a, b is key52(a + b), without
+ * building the joined string (spanKey runs once per stored span).
+ */
+class KeyHash {
+  private a: number;
+  private b: number;
+  private length = 0;
+
+  constructor(seed: number) {
+    this.a = (0x243f6a88 ^ seed) | 0;
+    this.b = (0x85a308d3 + seed) | 0;
   }
-  a ^= text.length;
-  b ^= a;
-  a = avalanche(a);
-  b = avalanche(b ^ a);
-  return (a >>> 1) * HIGH + ((b >>> 0) & (HIGH - 1));
+
+  add(text: string): void {
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x5bd1e995);
+      a ^= a >>> 15;
+      b = Math.imul(b ^ c, 0x27d4eb2d);
+      b ^= b >>> 13;
+    }
+    this.a = a;
+    this.b = b;
+    this.length += text.length;
+  }
+
+  finish(): number {
+    let a = this.a ^ this.length;
+    let b = this.b ^ a;
+    a = avalanche(a);
+    b = avalanche(b ^ a);
+    return (a >>> 1) * HIGH + ((b >>> 0) & (HIGH - 1));
+  }
 }
 
 function avalanche(h: number): number {
@@ -57,5 +84,18 @@ export function traceKey(traceId: string): number {
 
 /** The rest of the identity (schema v5's columns). Two identities giving one text only collide, which the writer handles. */
 export function spanKey(spanId: string, kind: string, host: string, pid: number, connectionId: string, exchangeIndex: number): number {
-  return key52(`${spanId}|${kind}|${pid}|${exchangeIndex}|${host}|${connectionId}`, 0x2);
+  // The key of `${spanId}|${kind}|${pid}|${exchangeIndex}|${host}|${connectionId}`.
+  const h = new KeyHash(0x2);
+  h.add(spanId);
+  h.add('|');
+  h.add(kind);
+  h.add('|');
+  h.add(String(pid));
+  h.add('|');
+  h.add(String(exchangeIndex));
+  h.add('|');
+  h.add(host);
+  h.add('|');
+  h.add(connectionId);
+  return h.finish();
 }

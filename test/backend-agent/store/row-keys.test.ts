@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spanKey, traceKey } from '../../../backend-agent/src/store/row-keys.js';
+import { key52, spanKey, traceKey } from '../../../backend-agent/src/store/row-keys.js';
 import { traceIdOf } from '../fixtures/spans.js';
 
 // The keys are stored in every span row (schema v8): a change to the hash
@@ -21,4 +21,21 @@ test('keys are exact integers below 2^52 and distinct for sequential ids', () =>
     keys.add(spanKey(traceIdOf(i).slice(16), 'server', 'host-a', 1000, String(i), 0));
   }
   assert.equal(keys.size, 40_000, 'no collisions among 40,000 sequential inputs');
+});
+
+test('spanKey hashes its pieces as key52 hashes their joined text', () => {
+  const cases: Array<[string, string, string, number, string, number]> = [
+    ['00f067aa0ba902b7', 'client', 'host-a', 1000, '1', 0],
+    ['', 'server', '', 0, '', 0],
+    ['a|b', 'client', 'h|ost', -1, '|', 7],
+    ['ffffffffffffffff', 'server', 'hôst-ü-\u{1f600}', 4_194_304, '18446744073709551615', 2 ** 31],
+    ['x', 'client', 'h', 1e21, 'c', 1.5],
+  ];
+  for (const [spanId, kind, host, pid, connectionId, exchangeIndex] of cases) {
+    assert.equal(
+      spanKey(spanId, kind, host, pid, connectionId, exchangeIndex),
+      key52(`${spanId}|${kind}|${pid}|${exchangeIndex}|${host}|${connectionId}`, 0x2),
+      `${spanId} ${kind} ${host} ${pid} ${connectionId} ${exchangeIndex}`,
+    );
+  }
 });

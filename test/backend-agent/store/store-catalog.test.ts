@@ -114,6 +114,29 @@ describe('catalogs kept per batch (schema v6)', () => {
     }
   });
 
+  test('names that join to the same text stay distinct operations and edges within one batch', () => {
+    const store = openTempStore();
+    try {
+      // ('ab', 'c') and ('a', 'bc') are one string when joined; the catalog keys must not join them.
+      const spans = [
+        ...Object.values(makeCall({ traceId: traceIdOf(1), caller: 'ab', callee: 'c', name: 'x:y', startTimeUs: T0_US, durationNs: 1_000_000 })),
+        ...Object.values(makeCall({ traceId: traceIdOf(2), caller: 'a', callee: 'bc', name: 'x', startTimeUs: T0_US + 1, durationNs: 2_000_000 })),
+        makeSpan({ traceId: traceIdOf(3), service: 'ab', name: 'x', startTimeUs: T0_US + 2 }),
+        makeSpan({ traceId: traceIdOf(4), service: 'ab', name: 'x:y', kind: 'client', startTimeUs: T0_US + 3 }),
+      ];
+      store.insertSpans(spans);
+      assert.deepEqual(store.services(), ['a', 'ab', 'bc', 'c']);
+      const ops = (service: string) => store.operations(service).map((o) => `${o.name}/${o.spanKind}`).sort();
+      assert.deepEqual(ops('ab'), ['x/server', 'x:y/client']);
+      assert.deepEqual(ops('a'), ['x/client']);
+      assert.deepEqual(ops('c'), ['x:y/server']);
+      assertGraphMatches(store, spans, 'joined names');
+    } finally {
+      store.close();
+      removeStoreDir(store);
+    }
+  });
+
   test('after retention the counter, the operations and the rollup match what is left', () => {
     const store = openTempStore({ retention: { maxAgeMs: 3 * 60_000 } });
     try {
