@@ -15,13 +15,18 @@
  * ending a little after it have been seen: its children ended before it did,
  * so they are in the window by then.
  *
- * Bounded: the window keeps at most `maxSpansPerProcess` spans per process;
+ * Bounded: the window keeps at most `maxSpansPerProcess` spans per process
+ * (as columns of projections, span-columns.ts);
  * spans evicted unsettled are counted, and their server spans observed with
  * their whole duration (an over-estimate, never a silent loss).
  */
 import type { Span } from '../model/span.js';
 import type { LinkLayer, WorkingSet } from '../reconstruct/link-layer.js';
 import { inProcessLinks } from '../reconstruct/in-process-links.js';
+import { layerSpan, windowProcess, type SelfTimeSpan } from './self-time-span.js';
+import { SpanColumns } from './span-columns.js';
+
+export type { SelfTimeSpan } from './self-time-span.js';
 
 export interface SelfTimeOptions {
   /** A server span is settled once a span ending this long after it was seen, µs. */
@@ -41,13 +46,16 @@ export const DEFAULT_SELF_TIME_OPTIONS: SelfTimeOptions = {
 };
 
 interface ProcessWindow {
-  servers: Span[];
-  clients: Span[];
+  readonly process: Span['process'];
+  // Columns of projections, not spans: what a window holds lives long enough to be promoted (span-columns.ts).
+  readonly servers: SpanColumns;
+  readonly clients: SpanColumns;
 }
 
-export type SelfTimeObserver = (server: Span, selfSeconds: number) => void;
+export type SelfTimeObserver = (server: SelfTimeSpan, selfSeconds: number) => void;
 
-const endUs = (s: Span): number => s.startTimeUs + s.durationNs / 1000;
+/** The span fields the self-time arithmetic reads. */
+export type TimedSpan = Pick<Span, 'startTimeUs' | 'durationNs'>;
 
 export class SelfTimeEstimator {
   private readonly windows = new Map<string, ProcessWindow>();
@@ -65,9 +73,9 @@ export class SelfTimeEstimator {
     for (const span of spans) {
       const key = `${span.process.hostName}|${span.process.pid}`;
       let w = this.windows.get(key);
-      if (!w) this.windows.set(key, (w = { servers: [], clients: [] }));
+      if (!w) this.windows.set(key, (w = { process: windowProcess(span.process.hostName, span.process.pid), servers: new SpanColumns('server'), clients: new SpanColumns('client') }));
       (span.kind === 'server' ? w.servers : w.clients).push(span);
-      this.latestEndUs = Math.max(this.latestEndUs, endUs(span));
+      this.latestEndUs = Math.max(this.latestEndUs, span.startTimeUs + span.durationNs / 1000);
       if (w.servers.length + w.clients.length > this.options.maxSpansPerProcess) this.evictOldest(w);
     }
     this.settle(this.latestEndUs - this.options.settleUs);
@@ -76,30 +84,38 @@ export class SelfTimeEstimator {
   /** Settles every server span that ended before `untilUs` (a scrape passes the wall clock). */
   settle(untilUs: number): void {
     for (const [key, w] of this.windows) {
-      const due = w.servers.filter((s) => endUs(s) <= untilUs);
-      if (due.length > 0) {
+      const servers = w.servers;
+      const clients = w.clients;
+      let due: SelfTimeSpan[] | undefined;
+      for (let i = 0; i < servers.length; i++) if (servers.endUs(i) <= untilUs) (due ??= []).push(servers.at(i));
+      if (due) {
         this.observeDue(w, due);
-        const dueSet = new Set(due);
-        w.servers = w.servers.filter((s) => !dueSet.has(s));
+        servers.removeWhere((i) => servers.endUs(i) <= untilUs);
       }
       // Outbound calls stay for a while: a server span arrives only once its
       // response is sent, so a long request's children are older than it.
       const keepAfterUs = untilUs - this.options.retainUs;
-      w.clients = w.clients.filter((c) => endUs(c) >= keepAfterUs);
+      clients.removeWhere((i) => !(clients.endUs(i) >= keepAfterUs));
       if (w.servers.length === 0 && w.clients.length === 0) this.windows.delete(key);
     }
   }
 
-  private observeDue(w: ProcessWindow, due: readonly Span[]): void {
-    const fromUs = due.reduce((min, s) => Math.min(min, s.startTimeUs), Infinity);
-    const toUs = due.reduce((max, s) => Math.max(max, endUs(s)), -Infinity);
+  private observeDue(w: ProcessWindow, due: readonly SelfTimeSpan[]): void {
+    let fromUs = Infinity;
+    let toUs = -Infinity;
+    for (const s of due) {
+      fromUs = Math.min(fromUs, s.startTimeUs);
+      toUs = Math.max(toUs, s.endUs);
+    }
     // Competing requests still in flight take part, so timing is weighed
     // against every request the process was serving, not only the settled ones.
-    const servers = w.servers.filter((s) => s.startTimeUs <= toUs && endUs(s) >= fromUs);
-    const clients = w.clients.filter((c) => endUs(c) >= fromUs && c.startTimeUs <= toUs);
-    const spans = [...servers, ...clients];
+    const window: SelfTimeSpan[] = [];
+    const { servers, clients } = w;
+    for (let i = 0; i < servers.length; i++) if (servers.startTimeUs(i) <= toUs && servers.endUs(i) >= fromUs) window.push(servers.at(i));
+    for (let i = 0; i < clients.length; i++) if (clients.endUs(i) >= fromUs && clients.startTimeUs(i) <= toUs) window.push(clients.at(i));
+    const spans = window.map((p) => layerSpan(p, w.process));
     const indexById = new Map<string, number>();
-    spans.forEach((s, i) => {
+    window.forEach((s, i) => {
       if (s.kind === 'server' && !indexById.has(s.spanId)) indexById.set(s.spanId, i);
     });
     const ws: WorkingSet = {
@@ -109,9 +125,9 @@ export class SelfTimeEstimator {
       parentOf: () => undefined,
       indexOfSpanId: (id) => indexById.get(id),
     };
-    const children = new Map<string, Span[]>();
+    const children = new Map<string, SelfTimeSpan[]>();
     for (const p of this.options.layer.propose(ws)) {
-      const child = spans[p.child];
+      const child = window[p.child];
       if (!child) continue;
       const list = children.get(p.parentSpanId) ?? [];
       list.push(child);
@@ -125,20 +141,20 @@ export class SelfTimeEstimator {
   }
 
   private evictOldest(w: ProcessWindow): void {
-    const oldestServer = w.servers[0];
-    const oldestClient = w.clients[0];
-    if (oldestServer && (!oldestClient || oldestServer.startTimeUs <= oldestClient.startTimeUs)) {
-      w.servers.shift();
+    const { servers, clients } = w;
+    if (servers.length > 0 && (clients.length === 0 || servers.startTimeUs(0) <= clients.startTimeUs(0))) {
+      const oldestServer = servers.at(0);
+      servers.shift();
       this.evicted += 1;
       this.observe(oldestServer, oldestServer.durationNs / 1e9);
     } else {
-      w.clients.shift();
+      clients.shift();
     }
   }
 }
 
 /** Nanoseconds of the server's interval covered by at least one child call (overlapping calls count once). */
-export function coveredNs(server: Span, children: readonly Span[]): number {
+export function coveredNs(server: TimedSpan, children: readonly TimedSpan[]): number {
   // Relative to the server's start: Unix µs * 1000 is past 2^53 and would round.
   const end = server.durationNs;
   const intervals = children

@@ -44,7 +44,10 @@ export interface EdgeObservation {
   failed: boolean;
 }
 
-export function serviceGraphObservation(span: Span): EdgeObservation {
+/** The span fields an edge is made of (the self-time windows keep only these and a few more). */
+export type EdgeSpan = Pick<Span, 'kind' | 'service' | 'peerService' | 'peerLocal' | 'status' | 'durationNs'>;
+
+export function serviceGraphObservation(span: EdgeSpan): EdgeObservation {
   const seconds = span.durationNs / 1e9;
   const failed = span.status === 'error';
   const connectionType: ConnectionType = span.peerLocal ? '' : 'virtual_node';
