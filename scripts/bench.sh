@@ -6,7 +6,7 @@
 # wrk load, where loss begins on the live path, query latency over 1M and 10M
 # span stores, agent memory at 1k and 10k connections, a CPU profile of the
 # ingest path, and a table of the targets. Results (tables, JSON, the profile)
-# are printed and kept under bench/results/<UTC time>-<mode>/. Full run: ~12
+# are printed and kept under bench/results/<UTC time>-<mode>/. Full run: ~13
 # min plus building the query stores once (cached in $WIRETRACE_BENCH_FIXTURES,
 # default /tmp/wiretrace-query-fixtures: 1M spans ~1.5 GB and a few minutes,
 # 10M ~15 GB and most of an hour on 2 cores); --quick ~3 min (200k-span store).
