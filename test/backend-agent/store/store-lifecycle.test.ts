@@ -28,6 +28,20 @@ function writeV7Store(file: string, spans: readonly Span[]): Database.Database {
   return db;
 }
 
+/** The store at `file` is at v8, every row has its keys and the identity index is on them; then it is removed. */
+function assertMigratedToV8(file: string): void {
+  const after = new Database(file, { readonly: true });
+  try {
+    assert.equal(schemaVersion(after), 8);
+    assert.equal(after.prepare('SELECT count(*) FROM spans WHERE trace_key IS NULL OR span_key IS NULL').pluck().get(), 0);
+    const indexed = after.prepare("SELECT name FROM pragma_index_info('spans_identity') ORDER BY seqno").pluck().all();
+    assert.deepEqual(indexed, ['trace_key', 'span_key']);
+  } finally {
+    after.close();
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
 describe('opening the store', () => {
   // synchronous=NORMAL and the busy timeout are per connection, so only the persistent settings are checked here.
   test('a new store uses WAL, incremental auto-vacuum and the latest schema', () => {
@@ -205,16 +219,7 @@ describe('schema migrations', () => {
     } finally {
       store.close();
     }
-    const after = new Database(file, { readonly: true });
-    try {
-      assert.equal(schemaVersion(after), 8);
-      assert.equal(after.prepare('SELECT count(*) FROM spans WHERE trace_key IS NULL OR span_key IS NULL').pluck().get(), 0);
-      const indexed = after.prepare("SELECT name FROM pragma_index_info('spans_identity') ORDER BY seqno").pluck().all();
-      assert.deepEqual(indexed, ['trace_key', 'span_key']);
-    } finally {
-      after.close();
-      fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    }
+    assertMigratedToV8(file);
   });
 
   test('a v8 migration stopped part way (some rows with keys, no new index) finishes at the next start', () => {
@@ -236,14 +241,7 @@ describe('schema migrations', () => {
     } finally {
       store.close();
     }
-    const after = new Database(file, { readonly: true });
-    try {
-      assert.equal(schemaVersion(after), 8);
-      assert.equal(after.prepare('SELECT count(*) FROM spans WHERE trace_key IS NULL OR span_key IS NULL').pluck().get(), 0);
-    } finally {
-      after.close();
-      fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    }
+    assertMigratedToV8(file);
   });
 
   test('a read-only open of an older schema asks for a read-write open instead of migrating', () => {
