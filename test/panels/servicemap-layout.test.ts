@@ -123,23 +123,31 @@ test('the same graph in any input order gets the same positions and routes', () 
   assert.deepEqual(b.routes, a.routes);
 });
 
-test('adding one service moves the others little (printed), and none changes column', (t) => {
-  const graph = synthetic(200, 1000);
-  const before = layoutGraph(graph);
-  // A new leaf service called by one mid-tier service.
+/** `graph` plus a new leaf service called by one mid-tier service. */
+function withNewLeaf(graph: ServiceGraph): ServiceGraph {
   const caller = graph.nodes.find((n) => n.id.startsWith('t2-'))!.id;
-  const grown: ServiceGraph = {
+  return {
     nodes: [...graph.nodes, { id: 't3-svc-new', title: 't3-svc-new', external: false, details: [] }],
     edges: [...graph.edges, { id: `${caller}->t3-svc-new`, source: caller, target: 't3-svc-new', details: [] }],
   };
-  const after = layoutGraph(grown);
+}
+
+/** How far each service of `before` moved up or down in `after`, ascending; none may change column. */
+function verticalMoves(before: Layout, after: Layout): number[] {
   const moves: number[] = [];
   for (const [id, p] of before.positions) {
     const q = after.positions.get(id)!;
     assert.equal(q.x, p.x, `${id} changed column`);
     moves.push(Math.abs(q.y - p.y));
   }
-  moves.sort((x, y) => x - y);
+  return moves.sort((x, y) => x - y);
+}
+
+test('adding one service moves the others little (printed), and none changes column', (t) => {
+  const graph = synthetic(200, 1000);
+  const before = layoutGraph(graph);
+  const after = layoutGraph(withNewLeaf(graph));
+  const moves = verticalMoves(before, after);
   const median = moves[Math.floor(moves.length / 2)]!;
   const p90 = moves[Math.floor(moves.length * 0.9)]!;
   const unmoved = moves.filter((m) => m < 1).length;
@@ -202,21 +210,8 @@ test('laid out for a wide panel: rates do not move anything, adding a service ch
     edges: graph.edges.map((e) => ({ ...e, ratePerSec: (e.ratePerSec ?? 1) * 0.93, p95Ms: (e.p95Ms ?? 1) * 1.1 })),
   };
   assert.deepEqual(layoutGraph(rerated, { aspect }).positions, before.positions);
-  const caller = graph.nodes.find((n) => n.id.startsWith('t2-'))!.id;
-  const after = layoutGraph(
-    {
-      nodes: [...graph.nodes, { id: 't3-svc-new', title: 't3-svc-new', external: false, details: [] }],
-      edges: [...graph.edges, { id: `${caller}->t3-svc-new`, source: caller, target: 't3-svc-new', details: [] }],
-    },
-    { aspect },
-  );
-  const moves: number[] = [];
-  for (const [id, p] of before.positions) {
-    const q = after.positions.get(id)!;
-    assert.equal(q.x, p.x, `${id} changed column`);
-    moves.push(Math.abs(q.y - p.y));
-  }
-  moves.sort((x, y) => x - y);
+  const after = layoutGraph(withNewLeaf(graph), { aspect });
+  const moves = verticalMoves(before, after);
   const median = moves[Math.floor(moves.length / 2)]!;
   t.diagnostic(`after adding one service: median move ${median.toFixed(1)} px, p90 ${moves[Math.floor(moves.length * 0.9)]!.toFixed(1)} px`);
   assert.ok(median < NODE_H, `median move ${median}`);
